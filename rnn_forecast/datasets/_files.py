@@ -1,0 +1,389 @@
+"""Locating, downloading and verifying the raw dataset files.
+
+Where a file is looked for, in this order (the first rule that applies wins):
+
+1. ``data_dir=`` passed to the loader;
+2. else the environment variable ``RNN_FORECAST_DATA``;
+3. else the user cache ``$XDG_CACHE_HOME/rnn_forecast`` (``~/.cache/rnn_forecast``
+   when ``XDG_CACHE_HOME`` is unset), and if the file is not there yet it is downloaded
+   into that cache from its public source.
+
+Rules 1 and 2 never download: a folder the user named that lacks the file is an error
+(:class:`DatasetNotFoundError`), not a reason to fetch 30 MB silently. A download is
+always checked against the registry's SHA-256, whatever ``verify`` says.
+
+Inside a folder, a dataset file is found as ``<dir>/<folder>/<file>.gz``,
+``<dir>/<folder>/<file>``, ``<dir>/<file>.gz`` or ``<dir>/<file>`` (first match wins);
+``.gz`` or not is decided by the content (gzip magic bytes), not by the name.
+
+What is hashed: the SHA-256 of the *uncompressed* CSV bytes (the published checksums
+are of the plain files), so a ``.csv`` and a ``.csv.gz`` of the same data both verify.
+Downloads are written to a temporary file in the cache folder, verified, then renamed
+into place (``os.replace``, atomic on POSIX): an interrupted or corrupt
+download never leaves a partial file under the final name.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import tempfile
+import urllib.request
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ._errors import (
+    ChecksumError,
+    CorruptFileError,
+    DatasetNotFoundError,
+    DownloadError,
+    SchemaError,
+)
+
+__all__ = [
+    "DATA_ENV_VAR",
+    "FILES",
+    "DatasetFile",
+    "Source",
+    "cache_dir",
+    "locate",
+    "read_csv",
+]
+
+DATA_ENV_VAR = "RNN_FORECAST_DATA"
+_GZIP_MAGIC = b"\x1f\x8b"
+_USER_AGENT = "rnn_forecast-datasets/0.1 (Python urllib)"
+_TIMEOUT_S = 60
+
+
+@dataclass(frozen=True)
+class Source:
+    """One public place a dataset file can be downloaded from.
+
+    Attributes
+    ----------
+    url
+        ``https://``, ``http://`` or ``file://`` URL.
+    member
+        Name of the file inside a zip archive when ``url`` points at a zip, else ``None``.
+    """
+
+    url: str
+    member: str | None = None
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """Registry entry: where a dataset's raw file lives and how to check it.
+
+    Attributes
+    ----------
+    folder
+        Sub-folder name in a data directory or in the cache (``"traffic"``).
+    filename
+        Name of the *uncompressed* file (``"Metro_Interstate_Traffic_Volume.csv"``);
+        ``filename + ".gz"`` is accepted too.
+    sha256
+        SHA-256 of the uncompressed file content.
+    sources
+        Download sources, tried in order.
+    homepage
+        Where a person can get the file by hand (quoted in error messages).
+    """
+
+    folder: str
+    filename: str
+    sha256: str
+    sources: tuple[Source, ...]
+    homepage: str
+
+
+# Module-level so tests (or users behind a mirror) can swap the sources, e.g.
+# ``FILES["etth1"] = dataclasses.replace(FILES["etth1"], sources=(Source(url),))``.
+FILES: dict[str, DatasetFile] = {
+    "traffic": DatasetFile(
+        folder="traffic",
+        filename="Metro_Interstate_Traffic_Volume.csv",
+        sha256="3ec6b8844c4e5e20904855c81079a30e4342da20b7010e78606a244e539f29f6",
+        sources=(
+            Source(
+                "https://archive.ics.uci.edu/static/public/492/metro+interstate+traffic+volume.zip",
+                member="Metro_Interstate_Traffic_Volume.csv.gz",
+            ),
+        ),
+        homepage="https://archive.ics.uci.edu/dataset/492/metro+interstate+traffic+volume",
+    ),
+    "weather": DatasetFile(
+        folder="weather",
+        filename="weather.csv",
+        sha256="34ee981d07313e51da2a50bb600072c8ae4a69cb4b0651f4cb93a069d7a2ba63",
+        sources=(
+            # The Autoformer/Time-Series-Library benchmark bundle. Darts' own
+            # datasets/weather.csv is a *different* file (other header and dates).
+            Source(
+                "https://huggingface.co/datasets/thuml/Time-Series-Library/"
+                "resolve/main/weather/weather.csv"
+            ),
+        ),
+        homepage="https://github.com/thuml/Autoformer (dataset link in its README)",
+    ),
+    "stocks": DatasetFile(
+        folder="stocks",
+        filename="all_stocks_5yr.csv",
+        sha256="6aea253cd19de60b568143991aaf1fa482456565c389205658d236e595e716cf",
+        sources=(
+            # A public GitHub mirror whose Git LFS object has exactly this SHA-256,
+            # pinned to a commit so the URL cannot silently change content.
+            Source(
+                "https://media.githubusercontent.com/media/Amey-Thakur/"
+                "OPTIMIZING-STOCK-TRADING-STRATEGY-WITH-REINFORCEMENT-LEARNING/"
+                "a816188952a5c0a196874a784a768e39542db904/all_stocks_5yr.csv"
+            ),
+        ),
+        homepage="https://www.kaggle.com/datasets/camnugent/sandp500",
+    ),
+    "etth1": DatasetFile(
+        folder="etth1",
+        filename="ETTh1.csv",
+        sha256="f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066",
+        sources=(
+            Source(
+                "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/ETTh1.csv"
+            ),
+            Source("https://raw.githubusercontent.com/unit8co/darts/master/datasets/ETTh1.csv"),
+        ),
+        homepage="https://github.com/zhouhaoyi/ETDataset",
+    ),
+}
+
+
+def cache_dir() -> Path:
+    """Return the user cache folder for downloaded datasets.
+
+    ``$XDG_CACHE_HOME/rnn_forecast`` when ``XDG_CACHE_HOME`` is set and non-empty,
+    else ``~/.cache/rnn_forecast``. The folder is not created here.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base).expanduser() / "rnn_forecast"
+
+
+def _candidates(root: Path, spec: DatasetFile) -> list[Path]:
+    names = (spec.filename + ".gz", spec.filename)
+    return [root / spec.folder / n for n in names] + [root / n for n in names]
+
+
+def _find_in(root: Path, spec: DatasetFile) -> Path | None:
+    return next((p for p in _candidates(root, spec) if p.is_file()), None)
+
+
+def locate(key: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Return the path of dataset ``key``'s raw file, downloading it if needed.
+
+    Parameters
+    ----------
+    key
+        Registry key (``"traffic"``, ``"weather"``, ``"stocks"``, ``"etth1"``).
+    data_dir
+        Folder to look in; see the module docstring for the search rules.
+
+    Returns
+    -------
+    pathlib.Path
+        An existing file (``.csv`` or ``.csv.gz``). It is not verified here.
+
+    Raises
+    ------
+    DatasetNotFoundError
+        ``data_dir`` or ``$RNN_FORECAST_DATA`` was given but does not hold the file.
+    DownloadError
+        The file had to be downloaded and no source worked.
+    """
+    spec = FILES[key]
+    if data_dir is not None:
+        origin = "data_dir"
+        root = Path(data_dir).expanduser()
+    elif os.environ.get(DATA_ENV_VAR):
+        origin = f"${DATA_ENV_VAR}"
+        root = Path(os.environ[DATA_ENV_VAR]).expanduser()
+    else:
+        cache = cache_dir()
+        found = _find_in(cache, spec)
+        return found if found is not None else _download(spec, cache / spec.folder)
+
+    found = _find_in(root, spec)
+    if found is None:
+        tried = "\n  ".join(str(p) for p in _candidates(root, spec))
+        raise DatasetNotFoundError(
+            f"{spec.filename} not found in {origin} ({root}). Looked for:\n  {tried}\n"
+            f"Put the file (plain or gzip-compressed) at one of those paths, or give "
+            f"neither data_dir nor ${DATA_ENV_VAR} to let rnn_forecast download it "
+            f"into {cache_dir()} (source: {spec.homepage})."
+        )
+    return found
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _decompress(raw: bytes, where: str) -> bytes:
+    if not raw.startswith(_GZIP_MAGIC):
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise CorruptFileError(
+            f"{where} is not a valid gzip file ({exc}); it is probably truncated or "
+            f"damaged. Delete it and copy or download it again."
+        ) from exc
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _check_sha256(data: bytes, spec: DatasetFile, where: str, downloaded: bool = False) -> None:
+    got = _sha256(data)
+    if got != spec.sha256:
+        advice = (
+            "The source now serves different content; it was not saved."
+            if downloaded
+            else f"The file is damaged or a different version: replace it with the original "
+            f"from {spec.homepage}, or pass verify=False to load it anyway."
+        )
+        raise ChecksumError(
+            f"{where}: SHA-256 of the uncompressed content is {got}, expected "
+            f"{spec.sha256} (the published {spec.filename}). {advice}"
+        )
+
+
+def read_csv(
+    key: str,
+    data_dir: str | os.PathLike[str] | None,
+    *,
+    required_columns: list[str] | None = None,
+    verify: bool = True,
+    **read_csv_kwargs,
+) -> tuple[pd.DataFrame, Path]:
+    """Locate, decompress, parse, check and (optionally) verify a dataset CSV.
+
+    Checks run from the most specific diagnosis to the least: gzip integrity, CSV
+    parsing, required columns, then the checksum (a file with the wrong columns is
+    reported as such, not as a mere hash mismatch).
+
+    Parameters
+    ----------
+    key
+        Registry key, see :data:`FILES`.
+    data_dir
+        See :func:`locate`.
+    required_columns
+        Columns that must be present (extra columns are allowed).
+    verify
+        Compare the SHA-256 of the uncompressed bytes with the registry.
+    **read_csv_kwargs
+        Passed to :func:`pandas.read_csv`.
+
+    Returns
+    -------
+    (pandas.DataFrame, pathlib.Path)
+        The raw frame, in file order, and the file it came from.
+    """
+    spec = FILES[key]
+    path = locate(key, data_dir)
+    data = _decompress(path.read_bytes(), str(path))
+    try:
+        frame = pd.read_csv(io.BytesIO(data), **read_csv_kwargs)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        # pandas.errors.EmptyDataError and ParserError are ValueErrors.
+        raise CorruptFileError(
+            f"{path} could not be parsed as CSV ({type(exc).__name__}: {exc}). "
+            f"Replace it with the original {spec.filename} from {spec.homepage}."
+        ) from exc
+    if required_columns is not None:
+        missing = [c for c in required_columns if c not in frame.columns]
+        if missing:
+            raise SchemaError(
+                f"{path} lacks the expected column(s) {missing}; its columns are "
+                f"{list(frame.columns)}. Is it the right file? The loader expects the "
+                f"original {spec.filename} from {spec.homepage}."
+            )
+    if verify:
+        _check_sha256(data, spec, str(path))
+    return frame, path
+
+
+# ------------------------------------------------------------------------ download
+
+
+def _download(spec: DatasetFile, dest_dir: Path) -> Path:
+    """Download ``spec`` into ``dest_dir`` from its first working source."""
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    failures = []
+    for source in spec.sources:
+        try:
+            return _download_one(spec, source, dest_dir)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported below
+            failures.append(f"{source.url}: {type(exc).__name__}: {exc}")
+    listed = "\n  ".join(failures) or "(no sources registered)"
+    raise DownloadError(
+        f"Could not download {spec.filename}; tried:\n  {listed}\n"
+        f"Download it by hand from {spec.homepage} and put it (plain or .gz) in "
+        f"{dest_dir}, or pass data_dir= / set ${DATA_ENV_VAR} to a folder that has it."
+    )
+
+
+def _download_one(spec: DatasetFile, source: Source, dest_dir: Path) -> Path:
+    temps: list[Path] = []
+
+    def new_temp() -> Path:
+        fd, name = tempfile.mkstemp(dir=dest_dir, prefix=f".{spec.filename}.", suffix=".part")
+        os.close(fd)
+        temps.append(Path(name))
+        return temps[-1]
+
+    try:
+        fetched = new_temp()
+        request = urllib.request.Request(source.url, headers={"User-Agent": _USER_AGENT})
+        with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
+            announced = response.headers.get("Content-Length")
+            received = 0
+            with fetched.open("wb") as out:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    received += len(chunk)
+                _sync(out)
+        # http.client returns short reads at EOF instead of raising on a cut connection.
+        if announced is not None and received != int(announced):
+            raise OSError(f"incomplete download: received {received} of {announced} bytes")
+
+        if source.member is not None:
+            with zipfile.ZipFile(fetched) as archive:
+                payload = archive.read(source.member)
+            stored = new_temp()
+            with stored.open("wb") as out:
+                out.write(payload)
+                _sync(out)
+        else:
+            payload = fetched.read_bytes()
+            stored = fetched
+
+        _check_sha256(_decompress(payload, source.url), spec, source.url, downloaded=True)
+        suffix = ".gz" if payload.startswith(_GZIP_MAGIC) else ""
+        final = dest_dir / (spec.filename + suffix)
+        os.replace(stored, final)
+        return final
+    finally:
+        for temp in temps:
+            temp.unlink(missing_ok=True)
+
+
+def _sync(handle) -> None:
+    # Data on disk before the rename, so a crash cannot leave an empty final file.
+    handle.flush()
+    os.fsync(handle.fileno())
