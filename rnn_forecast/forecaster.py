@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 
+from darts import TimeSeries
 from darts.models.forecasting.torch_forecasting_model import MixedCovariatesTorchModel
 from pytorch_lightning.callbacks import ModelCheckpoint
 from darts.utils.data.torch_datasets.utils import TorchTrainingSample
@@ -147,7 +148,9 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
         Same as Darts' ``TorchForecastingModel.fit`` (all its keyword arguments apply:
         ``trainer``, ``verbose``, ``epochs``, ``max_samples_per_ts``,
         ``dataloader_kwargs``, ``sample_weight``, ``stride``, ``load_best``, ...), and
-        every series argument may also be a pandas ``Series``/``DataFrame``.
+        every series argument may also be a pandas ``Series``/``DataFrame``. With a single
+        ``series`` and ``val_series``, missing validation covariates default to the
+        training covariates (Darts slices them by time).
         """
         series, val_series = as_series(series, "series"), as_series(val_series, "val_series")
         covariates = {
@@ -157,6 +160,11 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
             "val_future_covariates": val_future_covariates,
         }
         covariates = {name: as_series(value, name) for name, value in covariates.items()}
+        if isinstance(series, TimeSeries) and isinstance(val_series, TimeSeries):
+            # one series: its covariates usually span the validation period too
+            for kind in ("past_covariates", "future_covariates"):
+                if covariates[f"val_{kind}"] is None:
+                    covariates[f"val_{kind}"] = covariates[kind]
         window = self.input_chunk_length + self.output_chunk_shift + self.output_chunk_length
         why = "training (input_chunk_length + output_chunk_shift + output_chunk_length)"
         for name, value in {"series": series, "val_series": val_series, **covariates}.items():
@@ -188,16 +196,9 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
             )
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"`n` (the forecast horizon) must be a positive integer, got {n!r}.")
-        self._check_sampling(num_samples, mc_dropout)
-        series = as_series(series, "series")
-        past_covariates = as_series(past_covariates, "past_covariates")
-        future_covariates = as_series(future_covariates, "future_covariates")
-        for name, value in [
-            ("series", series),
-            ("past_covariates", past_covariates),
-            ("future_covariates", future_covariates),
-        ]:
-            check_finite(value, name)
+        series, past_covariates, future_covariates = self._convert_all(
+            series, past_covariates, future_covariates, {"num_samples": num_samples, "mc_dropout": mc_dropout}
+        )
         if series is not None:
             check_length(series, self.input_chunk_length, "series", "prediction (input_chunk_length)")
         return super().predict(
@@ -237,6 +238,21 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
             series, past_covariates=past_covariates, future_covariates=future_covariates, **kwargs
         )
 
+    @classmethod
+    def gridsearch(cls, parameters: dict, series, past_covariates=None, future_covariates=None, **kwargs):
+        """Darts' ``gridsearch``; series may be pandas objects."""
+        converted = {
+            name: as_series(value, name)
+            for name, value in [
+                ("series", series),
+                ("past_covariates", past_covariates),
+                ("future_covariates", future_covariates),
+            ]
+        }
+        for name, value in converted.items():
+            check_finite(value, name)
+        return super().gridsearch(parameters, **converted, **kwargs)
+
     def _check_sampling(self, num_samples: int, mc_dropout: bool) -> None:
         """Refuse sample requests that would silently repeat one deterministic forecast."""
         if mc_dropout and self.dropout == 0:
@@ -249,12 +265,22 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
             )
 
     def _convert_all(self, series, past_covariates, future_covariates, kwargs):
+        """Convert and check series arguments; fill covariates of the training series.
+
+        Darts reuses the training covariates when ``series`` is omitted; we also do when
+        ``series`` *is* the training series, so ``fit(s, past_covariates=c)`` followed by
+        ``backtest(s)`` or ``predict(n, series=s)`` works as it reads.
+        """
         self._check_sampling(kwargs.get("num_samples", 1), kwargs.get("mc_dropout", False))
-        converted = (
-            as_series(series, "series"),
-            as_series(past_covariates, "past_covariates"),
-            as_series(future_covariates, "future_covariates"),
-        )
+        series = as_series(series, "series")
+        past_covariates = as_series(past_covariates, "past_covariates")
+        future_covariates = as_series(future_covariates, "future_covariates")
+        if isinstance(series, TimeSeries) and series == self.training_series:
+            if past_covariates is None:
+                past_covariates = self.past_covariate_series
+            if future_covariates is None:
+                future_covariates = self.future_covariate_series
+        converted = (series, past_covariates, future_covariates)
         for name, value in zip(("series", "past_covariates", "future_covariates"), converted):
             check_finite(value, name)
         return converted
