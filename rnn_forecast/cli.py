@@ -1,4 +1,4 @@
-"""Command line: ``rnn-forecast forecast`` (also ``python -m rnn_forecast``).
+"""Command line: ``rnn-forecast forecast`` and ``rnn-forecast benchmark`` (also ``python -m rnn_forecast``).
 
 ``forecast`` trains the LSTM and GRU forecasters on a real dataset and scores their
 rolling forecasts over the held-out tail against naive baselines, in original units.
@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--progress", action="store_true", help="show Lightning progress bars")
     fc.add_argument("--data-dir", default=None, help="default: $RNN_FORECAST_DATA or download")
     fc.set_defaults(func=forecast)
+    from rnn_forecast.benchmark.cli import add_parser as add_benchmark
+
+    add_benchmark(commands)
     return parser
 
 

@@ -13,17 +13,23 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 
-from darts import TimeSeries
+import torch
+from darts.models.forecasting.forecasting_model import ForecastingModel
 from darts.models.forecasting.torch_forecasting_model import MixedCovariatesTorchModel
+from darts.utils.timeseries_generation import _build_forecast_series_from_schema
 from pytorch_lightning.callbacks import ModelCheckpoint
 from darts.utils.data.torch_datasets.utils import TorchTrainingSample
 
-from rnn_forecast.inputs import as_series, check_finite, check_length
-from rnn_forecast.module import CELLS, RecurrentForecastModule
+from rnn_forecast.callbacks import TrainingGuardMixin
+from rnn_forecast.inputs import check_positive_int, fit_inputs, inference_inputs
+from rnn_forecast.module import RecurrentForecastModule, check_module_options
 from rnn_forecast.params import SklearnParamsMixin
+from rnn_forecast.inference import can_skip_trainer, predict_windows
+from rnn_forecast.windows import BatchedInferenceDataset, BatchedTrainingDataset, collate_batch
+from rnn_forecast.persistence import PersistenceMixin
 
 
-class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
+class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, MixedCovariatesTorchModel):
     """Recurrent (LSTM or GRU) forecaster with past, future and static covariates.
 
     An LSTM/GRU encoder reads the last ``input_chunk_length`` steps of the target and
@@ -54,6 +60,26 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
         ``torch.nn`` activation between head layers.
     use_static_covariates
         Use the static covariates of the target series, if any.
+    segment_length
+        Segment-wise recurrence (SegRNN, Lin et al. 2023): the lookback, a multiple of
+        ``segment_length``, is cut into segments embedded linearly, so the recurrence
+        runs ``input_chunk_length / segment_length`` steps; also the output segment
+        length of the ``"parallel"`` decoder. ``None``: one step per time step.
+    decoder
+        ``"mlp"``: a direct head from the final hidden state to all output steps;
+        ``"parallel"``: SegRNN's parallel multi-step decoder, one recurrent step per
+        output segment with learned position (and channel) embeddings.
+    channel_independence
+        Forecast each target component as a univariate series with shared weights
+        (PatchTST, Nie et al. 2023); covariates are shared by all components.
+    subtract_last
+        Subtract each input window's last value and add it back to the forecast
+        (SegRNN's normalization); ``use_reversible_instance_norm=True`` gives RevIN
+        (Kim et al. 2022) instead.
+    rnn_backend
+        ``"auto"`` (default): fused CPU kernels for float32 training/inference on CPU
+        (:mod:`rnn_forecast.recurrence`), ``torch.nn`` (cuDNN) elsewhere; ``"torch"``:
+        always ``torch.nn.LSTM``/``GRU``. Same parameters and results either way.
     **kwargs
         Darts ``TorchForecastingModel`` parameters: ``batch_size``, ``n_epochs``,
         ``likelihood``, ``loss_fn``, ``torch_metrics``, ``optimizer_cls``,
@@ -82,17 +108,28 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
         dropout: float = 0.0,
         activation: str = "ReLU",
         use_static_covariates: bool = True,
+        segment_length: int | None = None,
+        decoder: str = "mlp",
+        channel_independence: bool = False,
+        subtract_last: bool = False,
+        rnn_backend: str = "auto",
         **kwargs,
     ):
         super().__init__(**self._extract_torch_model_params(**self.model_params))
         self.pl_module_params = self._extract_pl_module_params(**self.model_params)
-        _check_architecture(cell, hidden_dim, n_rnn_layers, hidden_fc_sizes, dropout, activation)
+        _check_architecture(hidden_dim, n_rnn_layers, hidden_fc_sizes, dropout, activation)
+        check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk_length)
         self.cell = cell
         self.hidden_dim = hidden_dim
         self.n_rnn_layers = n_rnn_layers
         self.hidden_fc_sizes = hidden_fc_sizes
         self.dropout = dropout
         self.activation = activation
+        self.rnn_backend = rnn_backend
+        self.segment_length = segment_length
+        self.decoder = decoder
+        self.channel_independence = channel_independence
+        self.subtract_last = subtract_last
         self._considers_static_covariates = use_static_covariates
         self._enable_user_checkpoints(kwargs.get("pl_trainer_kwargs") or {})
 
@@ -124,12 +161,115 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
             hidden_fc_sizes=self.hidden_fc_sizes,
             dropout=self.dropout,
             activation=self.activation,
+            rnn_backend=self.rnn_backend,
+            segment_length=self.segment_length,
+            decoder=self.decoder,
+            channel_independence=self.channel_independence,
+            static_components=static.shape[0] if static is not None else 1,
+            subtract_last=self.subtract_last,
             **self.pl_module_params,
         )
 
     @property
     def supports_static_covariates(self) -> bool:
         return True
+
+    def _build_train_dataset(
+        self, series, past_covariates, future_covariates, sample_weight, max_samples_per_ts, stride=1
+    ) -> BatchedTrainingDataset:
+        # Darts' dataset with the same samples, fetched a whole batch at a time
+        return BatchedTrainingDataset(
+            series=series,
+            past_covariates=past_covariates,
+            future_covariates=future_covariates,
+            input_chunk_length=self.input_chunk_length,
+            output_chunk_length=self.output_chunk_length,
+            output_chunk_shift=self.output_chunk_shift,
+            stride=stride,
+            max_samples_per_ts=max_samples_per_ts,
+            use_static_covariates=self.uses_static_covariates,
+            sample_weight=sample_weight,
+        )
+
+    def _build_inference_dataset(
+        self, n, series, past_covariates, future_covariates, stride=0, bounds=None
+    ) -> BatchedInferenceDataset:
+        # Darts' dataset with the same windows, fetched a whole batch at a time
+        return BatchedInferenceDataset(
+            series=series,
+            past_covariates=past_covariates,
+            future_covariates=future_covariates,
+            n=n,
+            stride=stride,
+            bounds=bounds,
+            input_chunk_length=self.input_chunk_length,
+            output_chunk_length=self.output_chunk_length,
+            output_chunk_shift=self.output_chunk_shift,
+            use_static_covariates=self.uses_static_covariates,
+        )
+
+    def predict_from_dataset(
+        self,
+        n: int,
+        dataset,
+        trainer=None,
+        batch_size: int | None = None,
+        verbose: bool | None = None,
+        n_jobs: int = 1,
+        roll_size: int | None = None,
+        num_samples: int = 1,
+        dataloader_kwargs: dict | None = None,
+        mc_dropout: bool = False,
+        predict_likelihood_parameters: bool = False,
+        random_state: int | None = None,
+        values_only: bool = False,
+    ):
+        """Darts' ``predict_from_dataset``, without a Lightning ``Trainer`` where possible.
+
+        Deterministic CPU predictions with no custom ``trainer``, ``dataloader_kwargs``
+        or prediction callbacks run the module's roll-out directly
+        (:mod:`rnn_forecast.inference`): the same forecasts, without the per-call cost of
+        a trainer. ``predict``/``historical_forecasts``/``backtest`` all come through here.
+        """
+        fast = isinstance(dataset, BatchedInferenceDataset) and can_skip_trainer(
+            self, trainer, num_samples, mc_dropout, predict_likelihood_parameters, dataloader_kwargs
+        )
+        if not fast:
+            if isinstance(dataset, BatchedInferenceDataset):
+                dataloader_kwargs = {"collate_fn": collate_batch, **(dataloader_kwargs or {})}
+            return super().predict_from_dataset(
+                n, dataset, trainer=trainer, batch_size=batch_size, verbose=verbose,
+                n_jobs=n_jobs, roll_size=roll_size, num_samples=num_samples,
+                dataloader_kwargs=dataloader_kwargs, mc_dropout=mc_dropout,
+                predict_likelihood_parameters=predict_likelihood_parameters,
+                random_state=random_state, values_only=values_only,
+            )  # fmt: skip
+        # the checks Darts makes before predicting
+        ForecastingModel.predict(self, n, num_samples)
+        self._validate_predict_ds_output(train_sample=self.train_sample, inference_sample=dataset[0])
+        roll_size = self.output_chunk_length if roll_size is None else roll_size
+        if not 0 < roll_size <= self.output_chunk_length:
+            raise ValueError("`roll_size` must be an integer between 1 and `output_chunk_length`.")
+        values, schemas, starts = predict_windows(
+            self.model, dataset, n, roll_size, batch_size or self.batch_size
+        )
+        if values_only:
+            return values, schemas, starts
+        return [
+            _build_forecast_series_from_schema(v, schema, start, predict_likelihood_parameters=False)
+            for v, schema, start in zip(values, schemas, starts)
+        ]
+
+    def _setup_for_train(self, train_dataset, val_dataset=None, *args, dataloader_kwargs=None, **kwargs):
+        # every training entry point (fit, fit_from_dataset, lr_find, scale_batch_size)
+        # builds its DataLoaders here: batched datasets need their pass-through collate
+        defaults = {"pin_memory": torch.cuda.is_available()}  # pinning is useless on CPU
+        if isinstance(train_dataset, BatchedTrainingDataset):
+            defaults["collate_fn"] = collate_batch
+        dataloader_kwargs = {**defaults, **(dataloader_kwargs or {})}
+        return super()._setup_for_train(
+            train_dataset, val_dataset, *args, dataloader_kwargs=dataloader_kwargs, **kwargs
+        )
 
     # -- boundary: pandas in, early and specific errors -------------------------------
 
@@ -141,6 +281,7 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
         val_series=None,
         val_past_covariates=None,
         val_future_covariates=None,
+        resume: bool = False,
         **kwargs,
     ):
         """Train on one or many series; returns ``self``.
@@ -150,29 +291,23 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
         ``dataloader_kwargs``, ``sample_weight``, ``stride``, ``load_best``, ...), and
         every series argument may also be a pandas ``Series``/``DataFrame``. With a single
         ``series`` and ``val_series``, missing validation covariates default to the
-        training covariates (Darts slices them by time).
+        training covariates (Darts slices them by time). Inputs are checked first (see
+        :mod:`rnn_forecast.inputs`).
+
+        With ``resume=True`` (needs ``save_checkpoints=True`` and a fixed ``model_name``),
+        training continues the run checkpointed under ``work_dir/model_name`` from its
+        last epoch-end checkpoint, up to ``n_epochs`` (or ``epochs``) in total; without a
+        checkpoint it starts from scratch. See docs/reliability.md.
         """
-        series, val_series = as_series(series, "series"), as_series(val_series, "val_series")
-        covariates = {
-            "past_covariates": past_covariates,
-            "future_covariates": future_covariates,
-            "val_past_covariates": val_past_covariates,
-            "val_future_covariates": val_future_covariates,
-        }
-        covariates = {name: as_series(value, name) for name, value in covariates.items()}
-        if isinstance(series, TimeSeries) and isinstance(val_series, TimeSeries):
-            # one series: its covariates usually span the validation period too
-            for kind in ("past_covariates", "future_covariates"):
-                if covariates[f"val_{kind}"] is None:
-                    covariates[f"val_{kind}"] = covariates[kind]
-        window = self.input_chunk_length + self.output_chunk_shift + self.output_chunk_length
-        why = "training (input_chunk_length + output_chunk_shift + output_chunk_length)"
-        for name, value in {"series": series, "val_series": val_series, **covariates}.items():
-            check_finite(value, name)
-        check_length(series, window, "series", why)
-        if val_series is not None:
-            check_length(val_series, window, "val_series", why)
-        return super().fit(series, val_series=val_series, **covariates, **kwargs)
+        inputs = fit_inputs(
+            series, past_covariates, future_covariates, val_series, val_past_covariates,
+            val_future_covariates, input_chunk_length=self.input_chunk_length,
+            output_chunk_length=self.output_chunk_length, output_chunk_shift=self.output_chunk_shift,
+            stride=kwargs.get("stride", 1), max_samples_per_ts=kwargs.get("max_samples_per_ts"),
+        )
+        self._prepare_run(resume)
+        with self._interruptible():
+            return super().fit(**inputs, **kwargs)
 
     def predict(
         self,
@@ -194,13 +329,11 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
                 f"This {type(self).__name__} is not fitted yet: call `fit(series)` (or "
                 "`load()` a saved model) before `predict()`."
             )
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"`n` (the forecast horizon) must be a positive integer, got {n!r}.")
+        n = check_positive_int(n, "n", "the forecast horizon")
         series, past_covariates, future_covariates = self._convert_all(
-            series, past_covariates, future_covariates, {"num_samples": num_samples, "mc_dropout": mc_dropout}
+            series, past_covariates, future_covariates, {"num_samples": num_samples, "mc_dropout": mc_dropout},
+            min_length=self.input_chunk_length,
         )
-        if series is not None:
-            check_length(series, self.input_chunk_length, "series", "prediction (input_chunk_length)")
         return super().predict(
             n,
             series,
@@ -241,16 +374,8 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
     @classmethod
     def gridsearch(cls, parameters: dict, series, past_covariates=None, future_covariates=None, **kwargs):
         """Darts' ``gridsearch``; series may be pandas objects."""
-        converted = {
-            name: as_series(value, name)
-            for name, value in [
-                ("series", series),
-                ("past_covariates", past_covariates),
-                ("future_covariates", future_covariates),
-            ]
-        }
-        for name, value in converted.items():
-            check_finite(value, name)
+        converted = dict(zip(("series", "past_covariates", "future_covariates"),
+                             inference_inputs(series, past_covariates, future_covariates)))
         return super().gridsearch(parameters, **converted, **kwargs)
 
     def _check_sampling(self, num_samples: int, mc_dropout: bool) -> None:
@@ -264,31 +389,24 @@ class RNNForecaster(SklearnParamsMixin, MixedCovariatesTorchModel):
                 "or predict with `mc_dropout=True` (requires dropout > 0)."
             )
 
-    def _convert_all(self, series, past_covariates, future_covariates, kwargs):
+    def _convert_all(self, series, past_covariates, future_covariates, kwargs, min_length=None):
         """Convert and check series arguments; fill covariates of the training series.
 
-        Darts reuses the training covariates when ``series`` is omitted; we also do when
-        ``series`` *is* the training series, so ``fit(s, past_covariates=c)`` followed by
-        ``backtest(s)`` or ``predict(n, series=s)`` works as it reads.
+        Inputs are cast to the dtype the model was trained in; see
+        :func:`rnn_forecast.inputs.inference_inputs`.
         """
         self._check_sampling(kwargs.get("num_samples", 1), kwargs.get("mc_dropout", False))
-        series = as_series(series, "series")
-        past_covariates = as_series(past_covariates, "past_covariates")
-        future_covariates = as_series(future_covariates, "future_covariates")
-        if isinstance(series, TimeSeries) and series == self.training_series:
-            if past_covariates is None:
-                past_covariates = self.past_covariate_series
-            if future_covariates is None:
-                future_covariates = self.future_covariate_series
-        converted = (series, past_covariates, future_covariates)
-        for name, value in zip(("series", "past_covariates", "future_covariates"), converted):
-            check_finite(value, name)
-        return converted
+        if min_length is None and kwargs.get("retrain", True) is False:
+            min_length = self.input_chunk_length
+        trained = self.train_sample.past_target.dtype if self.train_sample is not None else None
+        return inference_inputs(
+            series, past_covariates, future_covariates, dtype=trained,
+            training=(self.training_series, self.past_covariate_series, self.future_covariate_series),
+            min_length=min_length, why="prediction (input_chunk_length)",
+        )
 
 
-def _check_architecture(cell, hidden_dim, n_rnn_layers, hidden_fc_sizes, dropout, activation):
-    if cell not in CELLS:
-        raise ValueError(f"`cell` must be one of {sorted(CELLS)}, got {cell!r}.")
+def _check_architecture(hidden_dim, n_rnn_layers, hidden_fc_sizes, dropout, activation):
     for name, value in [("hidden_dim", hidden_dim), ("n_rnn_layers", n_rnn_layers)]:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")

@@ -1,4 +1,4 @@
-"""The recurrent forecasting network: an LSTM or GRU encoder and a direct multi-step head.
+"""The recurrent forecasting network: an LSTM or GRU encoder and a multi-step decoder.
 
 :class:`RecurrentForecastModule` is a Darts
 :class:`~darts.models.forecasting.pl_forecasting_module.PLForecastingModule` (hence a
@@ -19,8 +19,19 @@ tensor             shape                content
 ``target``         ``(B, T, C)``        the values to forecast, ``C = target_dim``
 =================  ===================  ===========================================
 
-``predict_step`` on such a batch returns ``(B, T, C, nr_params)``: ``nr_params`` is 1
-without a likelihood, otherwise the likelihood's parameters (e.g. mean and scale).
+``predict_step`` on a ``(past, future_known)`` batch returns ``(B, T, C, nr_params)``:
+``nr_params`` is 1 without a likelihood, otherwise the likelihood's parameters.
+
+Design options (all off by default; see docs/accuracy.md for what each one buys):
+
+* ``segment_length``: segment-wise recurrence (SegRNN, Lin et al. 2023);
+* ``decoder="parallel"``: SegRNN's parallel multi-step decoder, next to the direct
+  ``"mlp"`` head (Darts' auto-regressive roll-out applies to either for ``n > T``);
+* ``channel_independence``: one univariate series per target component, shared weights
+  (PatchTST, Nie et al. 2023);
+* ``subtract_last``: subtract each window's last target value and add it back
+  (SegRNN's normalization); Darts' ``use_reversible_instance_norm`` gives RevIN
+  (Kim et al. 2022).
 """
 
 from __future__ import annotations
@@ -29,54 +40,36 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
-
-from darts.models.forecasting.pl_forecasting_module import (
-    PLForecastingModule,
-    io_processor,
-)
+from darts.models.forecasting.pl_forecasting_module import PLForecastingModule, io_processor
 from darts.utils.data.torch_datasets.utils import (
     ModuleStage,
     PLModuleInput,
     PLModuleOutput,
     TorchTrainingBatch,
 )
-from darts.utils.torch import MonteCarloDropout
+
+from rnn_forecast.layers import ParallelSegmentDecoder, SegmentEmbedding, build_mlp
+from rnn_forecast.recurrence import fused_rnn, supports_fused
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
-
-
-def build_mlp(
-    in_features: int,
-    hidden_sizes: Sequence[int],
-    out_features: int,
-    activation: str,
-    dropout: float,
-) -> nn.Sequential:
-    """A fully connected stack ``in -> hidden_sizes... -> out``.
-
-    Dropout (Monte Carlo capable, so ``predict(mc_dropout=True)`` works) precedes every
-    linear layer; the activation sits between layers, never after the last one.
-    """
-    layers: list[nn.Module] = []
-    width = in_features
-    for size in list(hidden_sizes) + [out_features]:
-        if dropout > 0:
-            layers.append(MonteCarloDropout(dropout))
-        layers.append(nn.Linear(width, size))
-        layers.append(getattr(nn, activation)())
-        width = size
-    return nn.Sequential(*layers[:-1])  # no activation on the output
+RNN_BACKENDS = ("auto", "torch", "fused")
+DECODERS = ("mlp", "parallel")
+# likelihood -> indices of its parameters that move with the data's level
+_LOCATION_PARAMETERS = {
+    "GaussianLikelihood": [0], "LaplaceLikelihood": [0], "CauchyLikelihood": [0],
+    "QuantileRegression": None,  # every quantile
+}  # fmt: skip
 
 
 class RecurrentForecastModule(PLForecastingModule):
-    """LSTM/GRU encoder over the lookback window and an MLP head for all output steps.
+    """LSTM/GRU encoder over the lookback window and a multi-step decoder.
 
-    The encoder reads, at each of the ``L`` past steps, the target, past covariates,
-    the history of future covariates and the (time-constant) static covariates. Its
-    last-layer final hidden state ``h`` (``(B, hidden_dim)``) is concatenated with the
-    flattened future-known covariates of the ``T`` output steps and the static
-    covariates, and the head maps that vector to all ``T x C x nr_params`` outputs at
-    once (a "direct" multi-step forecast: no error accumulation within a chunk).
+    The encoder reads, at each of the ``L`` past steps (or each of the ``L / w``
+    segments), the target, past covariates, the history of future covariates and the
+    static covariates. The decoder turns its final state into all ``T`` output steps
+    at once: the ``"mlp"`` head maps the last hidden state, the flattened future
+    covariates and the static covariates to ``T x C x nr_params`` values; the
+    ``"parallel"`` decoder steps the recurrent cell once per output segment.
 
     Parameters
     ----------
@@ -89,19 +82,39 @@ class RecurrentForecastModule(PLForecastingModule):
     future_dim
         Future-known covariate channels per output step (0 for none).
     static_dim
-        Flattened static covariates (components x static features), 0 for none.
+        Flattened static covariates (``static_components x`` features), 0 for none.
     hidden_dim
-        Hidden state size of the recurrent layers.
+        Hidden state size of the recurrent layers (and of the segment embedding).
     n_rnn_layers
         Number of stacked recurrent layers.
     hidden_fc_sizes
-        Hidden layer widths of the head (empty: a single linear layer).
+        Hidden layer widths of the ``"mlp"`` head (empty: a single linear layer).
     dropout
-        Dropout between recurrent layers and before each head layer.
+        Dropout between recurrent layers and on the decoder's inputs.
     activation
         Name of a ``torch.nn`` activation used between head layers.
     nr_params
         Outputs per target value; defaults to the likelihood's number of parameters, or 1.
+    rnn_backend
+        ``"auto"``: the fused CPU kernels of :mod:`rnn_forecast.recurrence` where they
+        apply (CPU, float32, no autocast) and ``torch.nn`` (cuDNN on GPU) elsewhere;
+        ``"torch"``: always ``torch.nn.LSTM``/``GRU``; ``"fused"``: always the fused
+        kernels (an error where they do not apply). Same parameters and results.
+    segment_length
+        If set, ``w``: the lookback (a multiple of ``w``) is cut into segments of ``w``
+        steps, each embedded linearly into ``hidden_dim`` features, and the ``"parallel"``
+        decoder emits segments of ``w`` steps.
+    decoder
+        ``"mlp"`` (direct head) or ``"parallel"`` (one recurrent step per output segment).
+    channel_independence
+        Forecast each target component as its own univariate series (same weights,
+        covariates shared by all); the batch holds ``B x C`` such series.
+    static_components
+        ``C1``, the number of rows of the static covariates (``C`` or 1): with
+        ``channel_independence`` each component gets its own row.
+    subtract_last
+        Subtract each window's last target value from the inputs and add it back to the
+        forecasts (location parameters, with a likelihood).
     **kwargs
         Parameters of Darts' ``PLForecastingModule``: ``input_chunk_length`` and
         ``output_chunk_length`` (required), ``likelihood``, ``loss_fn``, ``torch_metrics``,
@@ -122,10 +135,15 @@ class RecurrentForecastModule(PLForecastingModule):
         dropout: float = 0.0,
         activation: str = "ReLU",
         nr_params: int | None = None,
+        rnn_backend: str = "auto",
+        segment_length: int | None = None,
+        decoder: str = "mlp",
+        channel_independence: bool = False,
+        static_components: int = 1,
+        subtract_last: bool = False,
         **kwargs,
     ):
-        if cell not in CELLS:
-            raise ValueError(f"`cell` must be one of {sorted(CELLS)}, got {cell!r}.")
+        check_module_options(cell, rnn_backend, decoder, segment_length, kwargs["input_chunk_length"])
         if past_dim < target_dim:
             raise ValueError(
                 f"`past_dim` ({past_dim}) must include the {target_dim} target channels."
@@ -136,29 +154,49 @@ class RecurrentForecastModule(PLForecastingModule):
                 "past_target": (kwargs["input_chunk_length"], target_dim)
             }
         super().__init__(**kwargs)
-        self.cell = cell
-        self.past_dim = past_dim
-        self.target_dim = target_dim
-        self.future_dim = future_dim
-        self.static_dim = static_dim
+        self.cell, self.rnn_backend, self.decoder = cell, rnn_backend, decoder
+        self.past_dim, self.target_dim = past_dim, target_dim
+        self.future_dim, self.static_dim = future_dim, static_dim
+        self.segment_length = segment_length
+        self.channel_independence = channel_independence
+        self.subtract_last = subtract_last
         likelihood = self.likelihood
         self.nr_params = nr_params or (likelihood.num_parameters if likelihood else 1)
+        if subtract_last:
+            self.register_buffer("_location", _location_parameters(likelihood, self.nr_params), False)
 
+        # one "unit" is a batch row, or one component of it with channel independence
+        covariates = past_dim - target_dim
+        unit_targets = 1 if channel_independence else target_dim
+        unit_static = static_dim // static_components if channel_independence else static_dim
+        step_features = unit_targets + covariates + unit_static
+        T = self.output_chunk_length
+
+        self.embedding = (
+            SegmentEmbedding(segment_length, step_features, hidden_dim) if segment_length else None
+        )
         self.encoder = CELLS[cell](
-            input_size=past_dim + static_dim,
+            input_size=hidden_dim if segment_length else step_features,
             hidden_size=hidden_dim,
             num_layers=n_rnn_layers,
             dropout=dropout if n_rnn_layers > 1 else 0.0,
             batch_first=True,
         )
-        head_in = hidden_dim + self.output_chunk_length * future_dim + static_dim
-        self.head = build_mlp(
-            head_in,
-            list(hidden_fc_sizes or []),
-            self.output_chunk_length * target_dim * self.nr_params,
-            activation,
-            dropout,
-        )
+        if decoder == "mlp":
+            head_in = hidden_dim + T * future_dim + unit_static
+            self.head = build_mlp(
+                head_in, list(hidden_fc_sizes or []), T * unit_targets * self.nr_params,
+                activation, dropout,
+            )  # fmt: skip
+        else:
+            shared = self.encoder.input_size == hidden_dim  # SegRNN shares the cell
+            step_rnn = self.encoder if shared else CELLS[cell](
+                hidden_dim, hidden_dim, num_layers=n_rnn_layers, batch_first=True)  # fmt: skip
+            self.head = ParallelSegmentDecoder(
+                step_rnn, self._run_rnn, T, segment_length or T,
+                channels=target_dim if channel_independence else 0, future_dim=future_dim,
+                out_per_step=unit_targets * self.nr_params, dropout=dropout,
+            )  # fmt: skip
 
     @io_processor
     def forward(self, x_in: PLModuleInput) -> PLModuleOutput:
@@ -169,37 +207,74 @@ class RecurrentForecastModule(PLForecastingModule):
         x_in
             ``past_target`` ``(B, L, C)``, optional ``past_covariates`` ``(B, L, P)``,
             ``historic_future_covariates`` ``(B, L, F)``, ``future_covariates``
-            ``(B, T, F)`` and ``static_covariates`` ``(B, C or 1, S)``.
+            ``(B, T, F)`` and ``static_covariates`` ``(B, C1, S)``.
 
         Returns
         -------
         PLModuleOutput
             ``prediction`` of shape ``(B, T, C, nr_params)``.
         """
-        past = x_in.concatenate_past_features()  # (B, L, past_dim)
-        batch, length = past.shape[:2]
-        head_inputs = []
-        if x_in.static_covariates is not None:
-            static = x_in.static_covariates.reshape(batch, -1)  # (B, static_dim)
-            past = torch.cat([past, static.unsqueeze(1).expand(-1, length, -1)], dim=2)
-        _, state = self._encode(past)
-        hidden = state[0] if isinstance(state, tuple) else state  # LSTM: (h, c)
-        head_inputs.append(hidden[-1])  # last layer: (B, hidden_dim)
-        if x_in.future_covariates is not None:
-            head_inputs.append(x_in.future_covariates.reshape(batch, -1))
-        if x_in.static_covariates is not None:
-            head_inputs.append(static)
-        out = self.head(torch.cat(head_inputs, dim=1))
-        out = out.view(batch, self.output_chunk_length, self.target_dim, self.nr_params)
+        target = x_in.past_target  # (B, L, C)
+        batch, length, C = target.shape
+        last = target[:, -1:, :] if self.subtract_last else None
+        if last is not None:
+            target = target - last
+        covariates = [t for t in (x_in.past_covariates, x_in.historic_future_covariates) if t is not None]
+        static, future = x_in.static_covariates, x_in.future_covariates
+        channel = None
+        if self.channel_independence:
+            # (B, L, C) -> (B * C, L, 1); everything else is repeated for each component
+            target = target.permute(0, 2, 1).reshape(batch * C, length, 1)
+            covariates = [t.repeat_interleave(C, dim=0) for t in covariates]
+            if static is not None:
+                static = static.expand(batch, C, -1).reshape(batch * C, -1)
+            if future is not None:
+                future = future.repeat_interleave(C, dim=0)
+            channel = torch.arange(C, device=target.device).repeat(batch)
+        elif static is not None:
+            static = static.reshape(batch, -1)
+        units = target.shape[0]
+        steps = torch.cat([target, *covariates], dim=2)
+        if static is not None:
+            steps = torch.cat([steps, static.unsqueeze(1).expand(-1, length, -1)], dim=2)
+        if self.embedding is not None:
+            steps = self.embedding(steps)  # (U, L / w, hidden)
+        _, state = self._encode(steps)
+
+        if self.decoder == "mlp":
+            hidden = state[0] if isinstance(state, tuple) else state  # LSTM: (h, c)
+            inputs = [hidden[-1]] + [t.reshape(units, -1) for t in (future, static) if t is not None]
+            out = self.head(torch.cat(inputs, dim=1))
+        else:
+            out = self.head(state, future, channel)
+        # (U, T * unit_targets * P) -> (B, T, C, P)
+        if self.channel_independence:
+            out = out.reshape(batch, C, self.output_chunk_length, self.nr_params).transpose(1, 2)
+        else:
+            out = out.reshape(batch, self.output_chunk_length, C, self.nr_params)
+        if last is not None:
+            shift = last.unsqueeze(-1).expand(-1, -1, -1, self.nr_params) * self._location
+            out = out + shift
         return PLModuleOutput(prediction=out)
 
-    def _encode(self, past: torch.Tensor):
-        if past.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+    def _encode(self, x: torch.Tensor):
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
             # oneDNN has no reduced-precision LSTM primitive on most CPUs ("could not create
             # a primitive descriptor"): under CPU mixed precision the recurrence runs in fp32.
             with torch.autocast("cpu", enabled=False):
-                return self.encoder(past.float())
-        return self.encoder(past)
+                return self._run_rnn(self.encoder, x.float())
+        return self._run_rnn(self.encoder, x)
+
+    def _run_rnn(self, rnn: nn.Module, x: torch.Tensor, state=None):
+        """``rnn(x, state)`` with the configured backend."""
+        if self.rnn_backend != "torch" and supports_fused(rnn, x):
+            return fused_rnn(rnn, x, state)
+        if self.rnn_backend == "fused":
+            raise RuntimeError(
+                "rnn_backend='fused' runs on CPU float32 tensors only (got "
+                f"{x.dtype} on {x.device.type}); use rnn_backend='auto' or 'torch'."
+            )
+        return rnn(x, state)
 
     # -- stand-alone use with a plain Lightning Trainer -------------------------------
 
@@ -263,3 +338,39 @@ class RecurrentForecastModule(PLForecastingModule):
             stage=ModuleStage.PREDICT
         )
         return self(module_input).prediction
+
+
+def check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk_length) -> None:
+    """Raise a ``ValueError`` naming the first invalid architecture option."""
+    for name, value, allowed in [
+        ("cell", cell, tuple(CELLS)),
+        ("rnn_backend", rnn_backend, RNN_BACKENDS),
+        ("decoder", decoder, DECODERS),
+    ]:
+        if value not in allowed:
+            raise ValueError(f"`{name}` must be one of {allowed}, got {value!r}.")
+    if segment_length is not None:
+        if isinstance(segment_length, bool) or not isinstance(segment_length, int) or segment_length < 1:
+            raise ValueError(f"`segment_length` must be a positive integer, got {segment_length!r}.")
+        if input_chunk_length % segment_length:
+            raise ValueError(
+                f"`input_chunk_length` ({input_chunk_length}) must be a multiple of "
+                f"`segment_length` ({segment_length})."
+            )
+
+
+def _location_parameters(likelihood, nr_params: int) -> torch.Tensor:
+    """Mask ``(nr_params,)`` of the outputs that shift with the level (``subtract_last``)."""
+    mask = torch.zeros(nr_params)
+    if likelihood is None:
+        mask[:] = 1
+        return mask
+    name = type(likelihood).__name__
+    if name not in _LOCATION_PARAMETERS:
+        raise ValueError(
+            f"`subtract_last` needs outputs that shift with the data's level; {name} has "
+            f"no location parameter. Use one of {sorted(_LOCATION_PARAMETERS)} or no likelihood."
+        )
+    index = _LOCATION_PARAMETERS[name]
+    mask[index if index is not None else slice(None)] = 1
+    return mask

@@ -10,6 +10,12 @@ FORECASTERS = [
     pytest.param(GRUForecaster, {}, id="GRUForecaster"),
     pytest.param(RNNForecaster, {"cell": "gru", "n_rnn_layers": 2, "dropout": 0.1,
                                  "hidden_fc_sizes": [16]}, id="RNNForecaster-gru-deep"),
+    pytest.param(RNNForecaster, {"cell": "gru", "segment_length": 4, "decoder": "parallel",
+                                 "channel_independence": True, "subtract_last": True},
+                 id="RNNForecaster-segrnn"),
+    pytest.param(RNNForecaster, {"cell": "lstm", "decoder": "parallel", "subtract_last": True,
+                                 "use_reversible_instance_norm": True},
+                 id="RNNForecaster-lstm-parallel-revin"),
 ]
 
 

@@ -23,7 +23,7 @@ def frames(draw, min_length=3, max_length=80):
     index = pd.date_range("2020-01-01", periods=length, freq=freq)
     if draw(st.booleans()):  # as read from a CSV: no freq attribute
         index = pd.DatetimeIndex(list(index))
-    dtype = draw(st.sampled_from([np.float64, np.float32, np.int64]))
+    dtype = draw(st.sampled_from([np.float64, np.float32]))  # integers are refused
     values = draw(st.lists(st.floats(-1e6, 1e6, allow_nan=False, width=32),
                            min_size=length * width, max_size=length * width))
     data = np.asarray(values, dtype=np.float64).reshape(length, width).astype(dtype)

@@ -107,3 +107,10 @@ def test_custom_trainer_object_is_used():
     model.fit(make_series(), trainer=custom)
     assert model.epochs_trained == 1
     assert os.path.basename(type(model.trainer).__module__).startswith("pytorch_lightning")
+
+
+def test_lr_find_runs_on_the_batched_dataset():
+    model = build(GRUForecaster)
+    result = model.lr_find(make_series(length=300), min_lr=1e-5, max_lr=1e-1, num_training=20)
+    assert len(result.results["lr"]) >= 10
+    assert np.isfinite(result.results["loss"]).any()

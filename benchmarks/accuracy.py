@@ -1,0 +1,232 @@
+"""Long-horizon accuracy of our LSTM/GRU forecasters under the published protocol.
+
+Protocol (the one of the Informer/Autoformer/DLinear/PatchTST/SegRNN tables): the raw
+rows split by ``rnn_forecast.datasets.ltsf_split`` (Weather 70/10/20 by rows, ETTh1
+12/4/4 months), every variable standardized with training statistics, all 21 (Weather)
+or 7 (ETTh1) variables forecast, and MSE/MAE on that scale over every test window
+(stride 1). Training stops early on the validation loss; the best epoch is kept.
+
+Rows per (dataset, horizon, lookback): ours (``--cells``, same options for both),
+Darts' ``DLinearModel`` trained the same way, and repeat-last-value. Results are merged
+into ``benchmarks/results/accuracy.csv`` (one row per run, keyed by dataset, horizon,
+lookback, model, seed) and the table ``benchmarks/results/accuracy.md`` is rebuilt
+from the whole CSV.
+
+Example (the configuration of docs/accuracy.md)::
+
+    python benchmarks/accuracy.py --dataset etth1 weather --horizons 96 192 336 720 \\
+        --lookbacks 96 720 --cells lstm gru --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+warnings.filterwarnings("ignore")
+
+from darts.models import DLinearModel  # noqa: E402
+from pytorch_lightning.callbacks import EarlyStopping  # noqa: E402
+
+from rnn_forecast import RNNForecaster  # noqa: E402
+from rnn_forecast.datasets import load_etth1, load_weather, ltsf_split  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+KEY = ["dataset", "horizon", "lookback", "model", "seed"]
+
+
+def load(dataset: str, lookback: int, data_dir):
+    if dataset == "weather":
+        return ltsf_split(load_weather(data_dir, raw_order=True).target, "weather", lookback)
+    return ltsf_split(load_etth1(data_dir).target, "etth1", lookback)
+
+
+def trainer_kwargs(patience: int, progress: bool) -> dict:
+    return {
+        "accelerator": "auto",
+        "enable_progress_bar": progress,
+        "enable_model_summary": False,
+        "logger": False,
+        "callbacks": [EarlyStopping(monitor="val_loss", patience=patience, mode="min")],
+    }
+
+
+def our_model(cell: str, horizon: int, lookback: int, args, work_dir: str) -> RNNForecaster:
+    return RNNForecaster(
+        input_chunk_length=lookback,
+        output_chunk_length=horizon,
+        cell=cell,
+        hidden_dim=args.hidden_dim,
+        segment_length=args.segment_length,
+        decoder="parallel",
+        channel_independence=True,
+        subtract_last=True,
+        dropout=args.dropout,
+        loss_fn=torch.nn.L1Loss(),
+        optimizer_kwargs={"lr": args.lr},
+        lr_scheduler_cls=torch.optim.lr_scheduler.ExponentialLR,
+        lr_scheduler_kwargs={"gamma": args.lr_decay},
+        batch_size=args.batch_size,
+        n_epochs=args.epochs,
+        random_state=args.seed,
+        save_checkpoints=True,
+        force_reset=True,
+        work_dir=work_dir,
+        model_name=f"{cell}",
+        pl_trainer_kwargs=trainer_kwargs(args.patience, args.progress),
+    )
+
+
+def dlinear(horizon: int, lookback: int, args, work_dir: str) -> DLinearModel:
+    return DLinearModel(
+        input_chunk_length=lookback,
+        output_chunk_length=horizon,
+        kernel_size=25,
+        shared_weights=True,  # DLinear's default "individual=False"
+        batch_size=args.batch_size,
+        n_epochs=args.epochs,
+        optimizer_kwargs={"lr": args.lr},
+        random_state=args.seed,
+        save_checkpoints=True,
+        force_reset=True,
+        work_dir=work_dir,
+        model_name="dlinear",
+        pl_trainer_kwargs=trainer_kwargs(args.patience, args.progress),
+    )
+
+
+def test_windows(test, lookback: int, horizon: int) -> np.ndarray:
+    """Actual values of every test window: ``(windows, horizon, components)``."""
+    values = test.values()
+    windows = np.lib.stride_tricks.sliding_window_view(values[lookback:], horizon, axis=0)
+    return windows.transpose(0, 2, 1)
+
+
+def score(model, test, lookback: int, horizon: int) -> tuple[float, float]:
+    forecasts = model.historical_forecasts(
+        test, start=lookback, start_format="position", forecast_horizon=horizon, stride=1,
+        retrain=False, last_points_only=False, verbose=False,
+    )
+    predicted = np.stack([f.values() for f in forecasts])
+    actual = test_windows(test, lookback, horizon)
+    assert predicted.shape == actual.shape, (predicted.shape, actual.shape)
+    error = predicted - actual
+    return float(np.mean(error**2)), float(np.mean(np.abs(error)))
+
+
+def repeat_last(test, lookback: int, horizon: int) -> tuple[float, float]:
+    values = test.values()
+    actual = test_windows(test, lookback, horizon)
+    last = values[lookback - 1 : lookback - 1 + len(actual)][:, None, :]
+    error = actual - last
+    return float(np.mean(error**2)), float(np.mean(np.abs(error)))
+
+
+def run(dataset: str, horizon: int, lookback: int, args) -> list[dict]:
+    split = load(dataset, lookback, args.data_dir)
+    rows = []
+    base = {"dataset": dataset, "horizon": horizon, "lookback": lookback, "seed": args.seed}
+    mse, mae = repeat_last(split.test, lookback, horizon)
+    rows.append({**base, "model": "repeat last value", "mse": mse, "mae": mae, "epochs": 0,
+                 "train_s": 0.0, "params": 0})
+    candidates = {f"{cell.upper()} (ours)": (lambda d, c=cell: our_model(c, horizon, lookback, args, d))
+                  for cell in args.cells}
+    if not args.no_dlinear:
+        candidates["DLinear (Darts)"] = lambda d: dlinear(horizon, lookback, args, d)
+    for name, make in candidates.items():
+        with tempfile.TemporaryDirectory() as work_dir:
+            model = make(work_dir)
+            began = time.perf_counter()
+            model.fit(split.train, val_series=split.val, load_best=True,
+                      max_samples_per_ts=args.max_train_windows)
+            seconds = time.perf_counter() - began
+            mse, mae = score(model, split.test, lookback, horizon)
+            epochs = model.trainer.current_epoch if model.trainer is not None else args.epochs
+        rows.append({**base, "model": name, "mse": mse, "mae": mae, "epochs": epochs,
+                     "train_s": seconds, "params": sum(p.numel() for p in model.model.parameters())})
+        print(f"{dataset} H={horizon} L={lookback} {name}: MSE {mse:.4f} MAE {mae:.4f} "
+              f"({seconds:.0f} s)", flush=True)
+    return rows
+
+
+def write(rows: list[dict], args) -> pd.DataFrame:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "accuracy.csv"
+    new = pd.DataFrame(rows).assign(
+        hidden_dim=args.hidden_dim, segment_length=args.segment_length, lr=args.lr,
+        batch_size=args.batch_size, max_epochs=args.epochs, device=_device(),
+    )
+    old = pd.read_csv(path) if path.exists() else new.iloc[:0]
+    table = pd.concat([old, new]).drop_duplicates(KEY, keep="last").sort_values(KEY)
+    table.to_csv(path, index=False, float_format="%.5g")
+    _markdown(table)
+    return table
+
+
+def _device() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    return f"{cpu} ({os.cpu_count()} cores)"
+
+
+def _markdown(table: pd.DataFrame) -> None:
+    mean = table.groupby(["dataset", "lookback", "horizon", "model"])[["mse", "mae"]].mean()
+    lines = ["# Long-horizon accuracy (test MSE / MAE, standardized scale)", "",
+             "Produced by `python benchmarks/accuracy.py` (see its docstring); one row per "
+             "dataset, lookback and horizon, mean over the seeds in accuracy.csv.", ""]
+    for (dataset, lookback), part in mean.groupby(level=[0, 1]):
+        models = sorted(part.index.get_level_values("model").unique())
+        lines += [f"## {dataset}, lookback {lookback}", "",
+                  "| horizon | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+        for horizon, row in part.groupby(level="horizon"):
+            cells = []
+            for model in models:
+                key = (dataset, lookback, horizon, model)
+                cells.append(f"{row.loc[key, 'mse']:.3f} / {row.loc[key, 'mae']:.3f}" if key in row.index else "")
+            lines.append(f"| {horizon} | " + " | ".join(cells) + " |")
+        lines.append("")
+    (RESULTS / "accuracy.md").write_text("\n".join(lines))
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", nargs="+", choices=["weather", "etth1"], default=["etth1"])
+    parser.add_argument("--horizons", nargs="+", type=int, default=[96, 192, 336, 720])
+    parser.add_argument("--lookbacks", nargs="+", type=int, default=[96, 720])
+    parser.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["lstm", "gru"])
+    parser.add_argument("--hidden-dim", type=int, default=128)
+    parser.add_argument("--segment-length", type=int, default=48)
+    parser.add_argument("--dropout", type=float, default=0.1)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--lr-decay", type=float, default=0.9)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--patience", type=int, default=3)
+    parser.add_argument("--max-train-windows", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-dlinear", action="store_true")
+    parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args(argv)
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    for dataset in args.dataset:
+        for lookback in args.lookbacks:
+            for horizon in args.horizons:
+                write(run(dataset, horizon, lookback, args), args)
+    print(f"written {RESULTS / 'accuracy.csv'} and {RESULTS / 'accuracy.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Speed of rnn_forecast's LSTM/GRU forecasters against Darts' BlockRNNModel, side by side.
+
+One process, same data, same architecture sizes, measured in turns (ours and Darts'
+interleaved, best/median of repeats), reported as ratios against Darts in the same run:
+
+* training throughput: windows/s of a whole ``fit`` (data pipeline, Lightning loop,
+  optimizer) on the Weather training split, lookback 96, horizon 96, hidden 64, batch 64;
+* our GRU against our LSTM, per epoch;
+* ``predict`` latency of one series, 96 steps;
+* ``historical_forecasts(retrain=False)`` over the Weather test split, stride 1,
+  horizon 96 (10,444 forecasts), with identical forecasts checked;
+* the peak resident memory each measured call added.
+
+Run: ``python benchmarks/speed.py`` (about 6 minutes on 2 CPU cores; ``--quick``: about
+1.5 minutes, fewer windows and repeats). Results: ``benchmarks/results/speed.csv`` and
+``speed.md``; docs/speed.md explains them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import statistics
+import threading
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+warnings.filterwarnings("ignore")
+logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+logging.getLogger("darts").setLevel(logging.ERROR)
+
+import darts  # noqa: E402
+from darts.models import BlockRNNModel  # noqa: E402
+
+import rnn_forecast  # noqa: E402
+from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
+from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
+
+LOOKBACK, HORIZON, HIDDEN, BATCH = 96, 96, 64, 64
+TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
+           "logger": False, "enable_checkpointing": False}  # fmt: skip
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class PeakRSS:
+    """Peak resident memory added while the block runs (sampled every 2 ms, Linux)."""
+
+    def __enter__(self):
+        self.base = self.peak = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.added_mb = (max(self.peak, self._rss()) - self.base) / 2**20
+
+    def _sample(self):
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, self._rss())
+
+    @staticmethod
+    def _rss() -> int:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def models(cell: str, seed: int) -> dict:
+    """Darts' BlockRNNModel and ours at the same sizes (ours also with plain torch.nn)."""
+    common = dict(input_chunk_length=LOOKBACK, output_chunk_length=HORIZON, hidden_dim=HIDDEN,
+                  batch_size=BATCH, n_epochs=1, random_state=seed, pl_trainer_kwargs=TRAINER)
+    ours = LSTMForecaster if cell == "lstm" else GRUForecaster
+    return {
+        f"darts BlockRNN {cell.upper()}": lambda: BlockRNNModel(model=cell.upper(), **common),
+        f"ours {cell.upper()}": lambda: ours(**common),
+        f"ours {cell.upper()} (torch.nn)": lambda: ours(rnn_backend="torch", **common),
+    }
+
+
+def timed(fn, repeats: int = 1):
+    """Wall seconds of each call, and the peak memory the last one added."""
+    seconds = []
+    for _ in range(repeats):
+        with PeakRSS() as mem:
+            start = time.perf_counter()
+            out = fn()
+            seconds.append(time.perf_counter() - start)
+    return seconds, mem.added_mb, out
+
+
+def training(train, windows: int, repeats: int) -> list[dict]:
+    rows, factories = [], {**models("lstm", 0), **models("gru", 0)}
+    for name, make in factories.items():  # warm-up: imports, kernel compilation caches
+        make().fit(train, max_samples_per_ts=2 * BATCH)
+    runs = {name: [] for name in factories}
+    memory = {}
+    for _ in range(repeats):
+        for name, make in factories.items():  # interleaved, so drifts hit all models alike
+            model = make()
+            seconds, memory[name], _ = timed(lambda: model.fit(train, max_samples_per_ts=windows))
+            runs[name] += seconds
+    for name, seconds in runs.items():
+        best = min(seconds)
+        rows.append({"measure": "train windows/s", "model": name, "value": windows / best,
+                     "seconds": best, "median_s": statistics.median(seconds),
+                     "repeats": len(seconds), "peak_added_mb": memory[name]})
+    return rows
+
+
+def prediction(train, series, calls: int) -> tuple[list[dict], dict]:
+    rows, fitted = [], {}
+    for cell in ("lstm", "gru"):
+        for name, make in models(cell, 0).items():
+            fitted[name] = make().fit(train, max_samples_per_ts=4 * BATCH)
+    for name, model in fitted.items():
+        model.predict(HORIZON, series=series)  # warm-up
+        seconds, mem, _ = timed(lambda: model.predict(HORIZON, series=series), calls)
+        rows.append({"measure": "predict ms (1 series, n=96)", "model": name,
+                     "value": 1e3 * statistics.median(seconds), "seconds": statistics.median(seconds),
+                     "median_s": statistics.median(seconds), "repeats": calls, "peak_added_mb": mem})
+    return rows, fitted
+
+
+def rolling(fitted: dict, test) -> list[dict]:
+    rows, outputs = [], {}
+    for last_points_only in (True, False):
+        for name, model in fitted.items():
+            if "(torch.nn)" in name:
+                continue
+            seconds, mem, out = timed(lambda: model.historical_forecasts(
+                test, start=LOOKBACK, start_format="position", forecast_horizon=HORIZON,
+                stride=1, retrain=False, last_points_only=last_points_only, verbose=False))
+            count = len(out) if isinstance(out, list) else len(out)
+            rows.append({"measure": f"historical_forecasts s (last_points_only={last_points_only})",
+                         "model": name, "value": seconds[0], "seconds": seconds[0],
+                         "median_s": seconds[0], "repeats": 1, "peak_added_mb": mem,
+                         "forecasts": count})
+            outputs[(name, last_points_only)] = out
+    return rows
+
+
+def check_identical(model, test) -> float:
+    """Max |difference| between our trainer-free rolling forecasts and Lightning's."""
+    import pytorch_lightning as pl
+
+    kwargs = dict(start=LOOKBACK, start_format="position", forecast_horizon=HORIZON, stride=1,
+                  retrain=False, verbose=False)
+    fast = model.historical_forecasts(test, **kwargs)
+    slow = model.historical_forecasts(
+        test, **kwargs, predict_kwargs={"trainer": pl.Trainer(**TRAINER)})
+    return float(np.abs(fast.values() - slow.values()).max())
+
+
+def ratios(rows: list[dict]) -> list[str]:
+    value = {(r["measure"], r["model"]): r["value"] for r in rows}
+    lines = []
+    for cell in ("LSTM", "GRU"):
+        darts_name, ours = f"darts BlockRNN {cell}", f"ours {cell}"
+        lines.append(f"training {cell}: ours / Darts = "
+                     f"{value['train windows/s', ours] / value['train windows/s', darts_name]:.2f}x "
+                     f"(torch.nn backend: {value['train windows/s', ours + ' (torch.nn)'] / value['train windows/s', darts_name]:.2f}x)")
+        lines.append(f"predict {cell}: Darts / ours = "
+                     f"{value['predict ms (1 series, n=96)', darts_name] / value['predict ms (1 series, n=96)', ours]:.1f}x "
+                     f"(ours {value['predict ms (1 series, n=96)', ours]:.2f} ms)")
+        for lpo in (True, False):
+            key = f"historical_forecasts s (last_points_only={lpo})"
+            if (key, ours) in value:
+                lines.append(f"historical_forecasts {cell} (last_points_only={lpo}): Darts / ours = "
+                             f"{value[key, darts_name] / value[key, ours]:.1f}x")
+    lines.append("our GRU / our LSTM training speed = "
+                 f"{value['train windows/s', 'ours GRU'] / value['train windows/s', 'ours LSTM']:.2f}x")
+    return lines
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    def cell(v):
+        return f"{v:.4g}" if isinstance(v, float) else ("" if pd.isna(v) else str(v))
+
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer windows and repeats")
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args(argv)
+    windows, repeats, calls = (3200, 1, 20) if args.quick else (12800, 3, 50)
+
+    data = load_weather(args.data_dir, raw_order=True)
+    split = ltsf_split(data.target, "weather", lookback=LOOKBACK)
+    print(f"Weather: {split.train.width} components; train {len(split.train)} rows, "
+          f"test {len(split.test)} rows; lookback {LOOKBACK}, horizon {HORIZON}, hidden {HIDDEN}, "
+          f"batch {BATCH}; torch threads {torch.get_num_threads()}")
+
+    rows = training(split.train, windows, repeats)
+    predict_rows, fitted = prediction(split.train, split.val, calls)
+    rows += predict_rows
+    rows += rolling(fitted, split.test)
+    differences = {cell: check_identical(fitted[f"ours {cell}"], split.test) for cell in ("LSTM", "GRU")}
+
+    frame = pd.DataFrame(rows)
+    summary = ratios(rows)
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    header = (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+              f"darts {darts.__version__}, rnn_forecast {rnn_forecast.__version__}; "
+              f"{'quick' if args.quick else 'full'} run: {windows} training windows x {repeats} repeats, "
+              f"{calls} predict calls; seed 0")
+    RESULTS.mkdir(exist_ok=True)
+    frame.to_csv(RESULTS / "speed.csv", index=False, float_format="%.5g")
+    with open(RESULTS / "speed.md", "w") as f:
+        f.write(f"# Speed: `python benchmarks/speed.py{' --quick' if args.quick else ''}`\n\n{header}\n\n")
+        f.write(_markdown(frame) + "\n\n")
+        f.write("\n".join(f"- {line}" for line in summary) + "\n")
+        f.write("- trainer-free rolling forecasts vs Lightning's, max |difference|: "
+                + ", ".join(f"{cell} {d:.1e}" for cell, d in differences.items()) + "\n")
+    print(frame.to_string(index=False))
+    print("\n" + "\n".join(summary))
+    print("trainer-free vs Lightning rolling forecasts, max |difference|:", differences)
+    print(f"\n{header}\nwritten: {RESULTS / 'speed.csv'}, {RESULTS / 'speed.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Training-fault callbacks and the trainer defaults every forecaster gets.
+
+Every Lightning ``Trainer`` a forecaster builds (for ``fit``, ``predict``, ...) gets,
+unless the user already configured the same thing:
+
+- :class:`NonFiniteLossGuard`: stops training with a :class:`NonFiniteLossError` (naming
+  the epoch, the step and the likely cause) as soon as the loss or a gradient is NaN/inf,
+  before that step changes the weights;
+- :class:`RNGStateCheckpoint`: stores the global random states in every checkpoint and
+  restores them on resume, so a resumed run continues exactly as an uninterrupted one;
+- ``gradient_clip_val=DEFAULT_GRADIENT_CLIP_VAL``: clipping of the gradients' global norm.
+
+A trainer passed explicitly (``fit(..., trainer=my_trainer)``) is used as is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from darts.utils.serialization import add_safe_globals
+
+#: Default ``gradient_clip_val`` (global L2 norm). On scaled data the gradient norm of
+#: these models stays far below it (docs/reliability.md, ``benchmarks/grad_norms.py``),
+#: so normal training is unchanged; it bounds the step when gradients explode.
+DEFAULT_GRADIENT_CLIP_VAL = 1.0
+
+#: Batch values above this magnitude are reported as a likely cause of divergence.
+UNSCALED_MAGNITUDE = 100.0
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss or gradient.
+
+    A ``FloatingPointError`` (Python's error for a failed floating-point computation, as
+    raised by ``numpy.errstate``), so it can be caught apart from the unrelated
+    ``RuntimeError``\\ s torch raises, e.g. to retry with a smaller learning rate.
+
+    Attributes
+    ----------
+    epoch, step, batch_idx
+        Where training stopped: epoch (from 0), global optimizer step, batch in the epoch.
+    what
+        ``"loss"`` or ``"gradient"``.
+    """
+
+    def __init__(self, message: str, *, epoch: int, step: int, batch_idx: int, what: str):
+        super().__init__(message)
+        self.epoch, self.step, self.batch_idx, self.what = epoch, step, batch_idx, what
+
+
+class NonFiniteLossGuard(pl.Callback):
+    """Raise :class:`NonFiniteLossError` on the first NaN/inf loss or gradient.
+
+    The loss is checked before the backward pass and the gradients before the optimizer
+    step, so the weights keep their last finite values.
+
+    Parameters
+    ----------
+    check_gradients
+        Also check the gradients (one reduction per step). Skipped automatically with
+        ``precision="16-mixed"``, whose gradient scaler expects and skips inf steps.
+    """
+
+    def __init__(self, check_gradients: bool = True):
+        self.check_gradients = check_gradients
+        self._batch = None
+        self._batch_idx = 0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._batch, self._batch_idx = batch, batch_idx
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._batch = None  # do not keep the last batch alive between steps
+
+    def on_before_backward(self, trainer, pl_module, loss):
+        if not bool(torch.isfinite(loss.detach()).all()):
+            raise self._error(trainer, "loss", f"the loss is {_describe(loss)}")
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        if not self.check_gradients or getattr(trainer.precision_plugin, "scaler", None) is not None:
+            return
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"]
+                 if p.grad is not None]
+        if grads and not bool(torch.stack([torch.isfinite(g).all() for g in grads]).all()):
+            bad = sum(int((~torch.isfinite(g)).sum()) for g in grads)
+            problem = f"{bad} gradient value(s) are NaN/inf (the loss was finite)"
+            raise self._error(trainer, "gradient", problem)
+
+    def _error(self, trainer, what: str, problem: str) -> NonFiniteLossError:
+        epoch, step = trainer.current_epoch, trainer.global_step
+        causes = []
+        lrs = [group["lr"] for opt in trainer.optimizers for group in opt.param_groups if "lr" in group]
+        if lrs:
+            causes.append(
+                f"a learning rate too high (lr={max(lrs):g}; try 10x smaller via "
+                "`optimizer_kwargs={'lr': ...}`)"
+            )
+        magnitude, finite = _max_abs(self._batch)
+        if not finite:
+            causes.insert(0, "NaN/inf values in this batch's inputs (fill or drop them first)")
+        elif magnitude is not None and magnitude > UNSCALED_MAGNITUDE:
+            causes.insert(0, f"unscaled data (this batch's values reach {magnitude:.3g} in "
+                             "magnitude; scale the series, e.g. with darts' `Scaler`)")
+        if trainer.gradient_clip_val is None:
+            causes.append(
+                "exploding gradients with clipping off (turn it on, e.g. "
+                f"pl_trainer_kwargs={{'gradient_clip_val': {DEFAULT_GRADIENT_CLIP_VAL}}})"
+            )
+        if what == "gradient":
+            causes.append("an operation with an infinite derivative in the loss (e.g. sqrt or log at 0)")
+        message = (
+            f"Training diverged: {problem} in epoch {epoch} (counting from 0), global step "
+            f"{step}, batch {self._batch_idx} of the epoch. Training stopped before this step "
+            f"updated the weights. Likely causes: {'; '.join(causes)}."
+        )
+        return NonFiniteLossError(message, epoch=epoch, step=step, batch_idx=self._batch_idx, what=what)
+
+
+class RNGStateCheckpoint(pl.Callback):
+    """Save the global random states in checkpoints and restore them on resume.
+
+    Shuffling and dropout draw from the global torch generators (CPU, CUDA); restoring
+    them from an epoch-end checkpoint makes a resumed run draw the same batches and
+    dropout masks as an uninterrupted one. numpy's and Python's states are kept too, for
+    user code. They are stored as tensors, lists and numbers, which Darts' safe
+    checkpoint loading accepts.
+    """
+
+    def state_dict(self) -> dict:
+        name, keys, pos, has_gauss, cached = np.random.get_state()
+        version, python_state, gauss = random.getstate()
+        return {
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+            "numpy": [name, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, cached],
+            "python": [version, list(python_state), gauss],
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        torch.set_rng_state(state_dict["torch"])
+        cuda = state_dict.get("cuda") or []
+        if cuda and torch.cuda.is_available() and len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
+        name, keys, pos, has_gauss, cached = state_dict["numpy"]
+        np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+        version, python_state, gauss = state_dict["python"]
+        random.setstate((version, tuple(python_state), gauss))
+
+
+class TrainingGuardMixin:
+    """Forecaster mixin: install :class:`NonFiniteLossGuard` and default gradient clipping.
+
+    ``pl_trainer_kwargs={"gradient_clip_val": None}`` turns clipping off; a
+    ``NonFiniteLossGuard`` of the user's own in ``callbacks`` replaces the default one.
+    """
+
+    def _init_trainer(self, trainer_params: dict, max_epochs: int | None = None) -> pl.Trainer:
+        # Darts builds every Trainer here; it is a staticmethod there, an instance method here.
+        params = dict(trainer_params)
+        params.setdefault("gradient_clip_val", DEFAULT_GRADIENT_CLIP_VAL)
+        params["callbacks"] = with_default_callback(params.get("callbacks"), NonFiniteLossGuard)
+        return super()._init_trainer(trainer_params=params, max_epochs=max_epochs)
+
+
+# Passed in `pl_trainer_kwargs`, they are saved with the model's parameters: allow them
+# in Darts' safe loading.
+add_safe_globals([NonFiniteLossGuard, RNGStateCheckpoint])
+
+
+def with_default_callback(callbacks, callback_cls: type) -> list:
+    """``callbacks`` as a new list, plus a ``callback_cls()`` unless one is already there."""
+    callbacks = list(callbacks or [])
+    if not any(isinstance(cb, callback_cls) for cb in callbacks):
+        callbacks.append(callback_cls())
+    return callbacks
+
+
+def _describe(tensor: torch.Tensor) -> str:
+    values = tensor.detach().float().flatten()
+    if bool(torch.isnan(values).any()):
+        return "NaN"
+    return "+inf" if bool((values > 0).any()) else "-inf"
+
+
+def _max_abs(batch) -> tuple[float | None, bool]:
+    """Largest finite magnitude in a batch (tensors, sequences, dataclasses) and finiteness."""
+    tensors = []
+
+    def collect(obj):
+        if isinstance(obj, torch.Tensor):
+            if obj.is_floating_point() and obj.numel():
+                tensors.append(obj.detach())
+        elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            for field in dataclasses.fields(obj):
+                collect(getattr(obj, field.name))
+        elif isinstance(obj, (list, tuple)):
+            for item in obj:
+                collect(item)
+        elif isinstance(obj, dict):
+            for item in obj.values():
+                collect(item)
+
+    collect(batch)
+    if not tensors:
+        return None, True
+    finite = all(bool(torch.isfinite(t).all()) for t in tensors)
+    magnitude = max(float(t.float().nan_to_num(0.0, 0.0, 0.0).abs().max()) for t in tensors)
+    return (magnitude if math.isfinite(magnitude) else None), finite

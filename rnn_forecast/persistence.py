@@ -1,0 +1,430 @@
+"""Saving, loading and resuming forecasters without losing or corrupting work.
+
+- ``save(path)`` writes Darts' two files, ``path`` (the pickled forecaster) and
+  ``path.ckpt`` (the Lightning checkpoint), each to a temporary file in the same folder
+  that is then renamed over the target (``os.replace``, atomic on POSIX and Windows): a
+  crash or a full disk mid-save leaves the previous files intact. ``path`` records a file
+  format marker, the library versions and the SHA-256 of ``path.ckpt``.
+- ``load(path)`` refuses, with a :class:`ModelFileError` naming the file and what to do,
+  a truncated or corrupted file, a ``.ckpt`` from another save, and a file written by an
+  incompatible format or Darts minor release.
+- Lightning's training checkpoints are written the same atomic way
+  (:class:`AtomicCheckpointIO`).
+- ``fit(..., resume=True)`` continues a ``save_checkpoints=True`` run from its last
+  epoch-end checkpoint (weights, optimizer, scheduler, epoch and random states).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import glob
+import hashlib
+import os
+import re
+import signal
+import threading
+import uuid
+
+import pytorch_lightning as pl
+import torch
+from darts.models.forecasting.torch_forecasting_model import (
+    INIT_MODEL_NAME,
+    _get_checkpoint_fname,
+    _get_checkpoint_folder,
+    _get_runs_folder,
+)
+from darts.utils.serialization.torch import _DartsCheckpointIO, load_wrapper_safely
+from lightning_fabric.plugins import CheckpointIO
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+from rnn_forecast.callbacks import RNGStateCheckpoint, with_default_callback
+
+#: Version of the on-disk layout; bumped whenever a saved forecaster of the previous
+#: layout could not be loaded correctly by this code.
+FILE_FORMAT = 1
+_MARKER = "_rnn_forecast_file"
+
+
+class ModelFileError(ValueError):
+    """A saved model file is truncated, corrupted, mismatched or from an incompatible version."""
+
+
+def file_info(ckpt_sha256: str | None) -> dict:
+    """The marker stored in every saved forecaster."""
+    import darts
+
+    from rnn_forecast import __version__
+
+    return {
+        "format": FILE_FORMAT,
+        "rnn_forecast": str(__version__),
+        "darts": str(darts.__version__),
+        "torch": str(torch.__version__),
+        "ckpt_sha256": ckpt_sha256,
+    }
+
+
+def check_file_info(model, path: str, expected_cls: type) -> dict:
+    """Return the marker of a loaded forecaster, or raise if it cannot be trusted."""
+    import darts
+
+    info = model.__dict__.pop(_MARKER, None)  # the loaded object does not keep it
+    if not isinstance(info, dict):
+        raise ModelFileError(
+            f"{path!r} was not saved by rnn_forecast's `save()` (it has no rnn_forecast file "
+            "format marker): it comes from an older rnn_forecast or from Darts directly. If you "
+            "trust it, load it with darts' `TorchForecastingModel.load(path)` and save it again "
+            "with this version."
+        )
+    if info.get("format") != FILE_FORMAT:
+        raise ModelFileError(
+            f"{path!r} uses rnn_forecast file format {info.get('format')} (written by "
+            f"rnn_forecast {info.get('rnn_forecast')}), but this rnn_forecast reads format "
+            f"{FILE_FORMAT}: load it with rnn_forecast=={info.get('rnn_forecast')}, or retrain."
+        )
+    if _minor(info.get("darts")) != _minor(darts.__version__):
+        raise ModelFileError(
+            f"{path!r} was written with darts {info.get('darts')}, this environment has darts "
+            f"{darts.__version__}; Darts' model internals change between minor releases. Load "
+            f"it with darts=={info.get('darts')}, or retrain."
+        )
+    if not isinstance(model, expected_cls):
+        raise TypeError(
+            f"{path!r} holds a {type(model).__name__}, not a {expected_cls.__name__}: load it "
+            f"with {type(model).__name__}.load() (RNNForecaster.load() loads any of them)."
+        )
+    return info
+
+
+def _minor(version) -> tuple:
+    return tuple(str(version).split(".")[:2])
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def temp_path_for(path: str) -> str:
+    """A unique hidden file name next to ``path`` (same folder, so renaming is atomic)."""
+    folder, name = os.path.split(os.path.abspath(path))
+    return os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def commit(temp: str, path: str) -> None:
+    """Flush ``temp`` to disk and atomically rename it to ``path``."""
+    with open(temp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(temp, path)
+
+
+def _remove_quietly(*paths: str) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+
+
+class AtomicCheckpointIO(_DartsCheckpointIO):
+    """Darts' safe-loading Lightning ``CheckpointIO`` whose local saves are atomic.
+
+    Lightning writes to a temporary file in the system temp folder and then moves it,
+    which is a non-atomic copy when that folder is on another file system; a process
+    killed mid-copy leaves a truncated checkpoint that resuming would pick up.
+    """
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        path = os.fspath(path)
+        if "://" in path:  # remote file systems: Lightning's fsspec transaction
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        temp = temp_path_for(path)
+        try:
+            super().save_checkpoint(checkpoint, temp, storage_options)
+            commit(temp, path)
+        finally:
+            _remove_quietly(temp)
+
+
+class PersistenceMixin:
+    """Forecaster mixin: atomic ``save``, checked ``load``, ``fit(..., resume=True)``."""
+
+    # -- save / load -------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike | None = None, clean: bool = False) -> None:
+        """Save the forecaster to ``path`` and its weights to ``path + ".ckpt"``.
+
+        As Darts' ``save``, but both files are written to temporary files and renamed
+        into place only once complete, so an interrupted save never replaces a good
+        file with a partial one. ``path`` also records the file format, the library
+        versions and the SHA-256 of ``path.ckpt``, which :meth:`load` verifies.
+
+        Parameters
+        ----------
+        path
+            Target file; default ``"{ClassName}_{YYYY-mm-dd_HH_MM_SS}.pt"``.
+        clean
+            Drop the training series and trainer settings (Darts' ``clean``).
+        """
+        path = os.fspath(path) if path is not None else self._default_save_path() + ".pt"
+        ckpt_path = path + ".ckpt"
+        temp, temp_ckpt = temp_path_for(path), temp_path_for(ckpt_path)
+        try:
+            if self.trainer is not None:
+                self.trainer.save_checkpoint(temp_ckpt, weights_only=clean)
+            elif self.load_ckpt_path and os.path.exists(self.load_ckpt_path):
+                # loaded from a checkpoint and not trained since: keep that checkpoint
+                with open(self.load_ckpt_path, "rb") as src, open(temp_ckpt, "wb") as dst:
+                    dst.write(src.read())
+            elif self.model is not None:
+                # loaded with `load()` and not used since: Darts would save no weights
+                self._checkpoint_trainer().save_checkpoint(temp_ckpt, weights_only=clean)
+            has_ckpt = os.path.exists(temp_ckpt)
+            target = self._clean() if clean else self
+            setattr(target, _MARKER, file_info(sha256_of(temp_ckpt) if has_ckpt else None))
+            try:
+                with open(temp, "wb") as handle:
+                    torch.save(target, handle)
+            finally:
+                del target.__dict__[_MARKER]  # only the file carries it
+            if has_ckpt:
+                commit(temp_ckpt, ckpt_path)
+            commit(temp, path)
+            if not has_ckpt:
+                _remove_quietly(ckpt_path)  # a stale .ckpt of an older save must not be loaded
+        finally:
+            _remove_quietly(temp, temp_ckpt)
+
+    def _checkpoint_trainer(self) -> pl.Trainer:
+        quiet = {"logger": False, "enable_progress_bar": False, "enable_model_summary": False}
+        trainer = self._init_trainer(trainer_params={**self.trainer_params, **quiet}, max_epochs=0)
+        trainer.strategy.connect(self.model)
+        return trainer
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, pl_trainer_kwargs: dict | None = None,
+             trusted: bool = False, **kwargs):
+        """Load a forecaster written by :meth:`save`.
+
+        Parameters
+        ----------
+        path
+            The file given to ``save`` (its weights are read from ``path + ".ckpt"``).
+        pl_trainer_kwargs
+            Replace the trainer settings (e.g. ``{"accelerator": "gpu"}``).
+        trusted
+            Disable Darts' restricted unpickling (only for files you fully trust).
+        **kwargs
+            For Lightning's ``load_from_checkpoint``, e.g. ``map_location="cpu"``.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ModelFileError
+            If a file is truncated or corrupted, ``path.ckpt`` is missing or comes from
+            another save, or the file was written by an incompatible version.
+        TypeError
+            If the file holds another forecaster class.
+        """
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"No saved model at {path!r}.")
+        model = _read(path, trusted, kwargs.get("map_location"))
+        info = check_file_info(model, path, cls)
+        ckpt_path = path + ".ckpt"
+        if info["ckpt_sha256"] is not None:
+            if not os.path.isfile(ckpt_path):
+                raise ModelFileError(
+                    f"{path!r} was saved with weights in {ckpt_path!r}, which is missing: "
+                    "copy both files together."
+                )
+            if sha256_of(ckpt_path) != info["ckpt_sha256"]:
+                raise ModelFileError(
+                    f"{ckpt_path!r} is not the weights file saved with {path!r} (its SHA-256 "
+                    "differs): it is truncated or corrupted, or the two files come from "
+                    "different saves. Copy both files from the same save."
+                )
+            try:
+                model.model = model._load_from_checkpoint(ckpt_path, trusted=trusted, **kwargs)
+            except Exception as exc:
+                raise ModelFileError(f"Could not load the weights {ckpt_path!r}: {exc}") from exc
+        if pl_trainer_kwargs is not None:
+            model.trainer_params = pl_trainer_kwargs
+            model._model_params["pl_trainer_kwargs"] = copy.deepcopy(pl_trainer_kwargs)
+        model._earlier_run = None
+        return model
+
+    @classmethod
+    def load_from_checkpoint(cls, model_name: str, work_dir: str | None = None,
+                             file_name: str | None = None, best: bool = True,
+                             trusted: bool = False, **kwargs):
+        """Darts' ``load_from_checkpoint``, with the file checks of :meth:`load`.
+
+        Fitting the returned model continues the checkpointed run (as
+        ``fit(..., resume=True)`` does).
+        """
+        work_dir = work_dir if work_dir is not None else os.path.join(os.getcwd(), "darts_logs")
+        base = os.path.join(_get_runs_folder(work_dir, model_name), INIT_MODEL_NAME)
+        if not os.path.isfile(base):
+            raise FileNotFoundError(
+                f"No checkpointed run {model_name!r} in {work_dir!r} ({base!r} is missing); "
+                "was the model built with save_checkpoints=True and this work_dir?"
+            )
+        check_file_info(_read(base, trusted, kwargs.get("map_location")), base, cls)
+        if file_name is None:
+            file_name = _get_checkpoint_fname(work_dir, model_name, best=best)
+        ckpt = os.path.join(_get_checkpoint_folder(work_dir, model_name), file_name)
+        try:
+            model = super().load_from_checkpoint(
+                model_name, work_dir=work_dir, file_name=file_name, best=best, trusted=trusted, **kwargs
+            )
+        except Exception as exc:
+            raise ModelFileError(
+                f"Could not load the checkpoint {ckpt!r}: {exc}. It may be truncated or "
+                "corrupted; an earlier checkpoint can be chosen with `file_name=`."
+            ) from exc
+        model.__dict__.pop(_MARKER, None)
+        model._earlier_run = None
+        return model
+
+    # -- checkpointed runs and resuming -----------------------------------------------
+
+    def _setup_checkpointing(self, create_save_dirs: bool, force_reset: bool = False):
+        # Darts refuses to even build a model whose `model_name` already has checkpoints
+        # (unless force_reset deletes them). Defer that to `fit`, so that the same script
+        # can build the model and call `fit(..., resume=True)` after a restart.
+        folder = _get_checkpoint_folder(self.work_dir, self.model_name)
+        self._earlier_run = None
+        if create_save_dirs and self.save_checkpoints and not force_reset and _has_files(folder):
+            self._earlier_run = folder
+            create_save_dirs = False
+        return super()._setup_checkpointing(create_save_dirs=create_save_dirs, force_reset=force_reset)
+
+    def _prepare_run(self, resume: bool) -> None:
+        """Before training: pick the checkpoint to resume from, or refuse to clobber a run."""
+        if not isinstance(resume, bool):
+            raise TypeError(f"`resume` must be True or False, got {resume!r}.")
+        earlier, self._earlier_run = getattr(self, "_earlier_run", None), None
+        if resume:
+            self._resume_from_last_checkpoint()
+        elif earlier is not None and _has_files(earlier):
+            self._earlier_run = earlier
+            raise ValueError(
+                f"Model data of an earlier run already exists for model_name {self.model_name!r} "
+                f"in {earlier!r}: call `fit(..., resume=True)` to continue that run from its "
+                "last checkpoint, or build the model with `force_reset=True` to delete it and "
+                "start over."
+            )
+
+    def _resume_from_last_checkpoint(self) -> None:
+        if not self.save_checkpoints or not self.model_params.get("model_name"):
+            raise ValueError(
+                "`fit(..., resume=True)` continues from the checkpoints of an earlier run: build "
+                "the model with `save_checkpoints=True` and a fixed `model_name` (and `work_dir`), "
+                "the same in every attempt."
+            )
+        if self.load_ckpt_path:  # from load_from_checkpoint(): Darts resumes from it
+            return
+        last = last_checkpoint(self.work_dir, self.model_name)
+        if last is None:
+            return  # nothing saved yet: this is the first attempt
+        base = os.path.join(_get_runs_folder(self.work_dir, self.model_name), INIT_MODEL_NAME)
+        if not os.path.isfile(base):
+            raise ModelFileError(f"Cannot resume from {last!r}: {base!r}, saved with it, is missing.")
+        saved = _read(base, trusted=False, map_location=None)
+        check_file_info(saved, base, type(self).__mro__[0])
+        try:
+            self._check_ckpt_parameters(saved)
+        except ValueError as exc:
+            raise ValueError(f"Cannot resume from {last!r} with different parameters. {exc}") from exc
+        if saved.train_sample is not None:
+            self._resume_dims = saved.train_sample.component_dims()
+        self.load_ckpt_path = last
+
+    def _init_model(self, trainer=None):
+        expected = getattr(self, "_resume_dims", None)
+        self._resume_dims = None
+        if expected is not None and self.train_sample.component_dims() != expected:
+            raise ValueError(
+                f"Cannot resume from {self.load_ckpt_path!r}: it was trained on inputs with "
+                f"{_dims(expected)}, these have {_dims(self.train_sample.component_dims())}. "
+                "Resume with the same series and covariates, or start a new run."
+            )
+        # Darts saves the new model next to the checkpoints here; with `load_ckpt_path`
+        # set, that save would copy the checkpoint we are about to resume from.
+        resume_from, self.load_ckpt_path = self.load_ckpt_path, None
+        try:
+            return super()._init_model(trainer)
+        finally:
+            self.load_ckpt_path = resume_from
+
+    def _init_trainer(self, trainer_params: dict, max_epochs: int | None = None) -> pl.Trainer:
+        params = dict(trainer_params)
+        params["callbacks"] = with_default_callback(params.get("callbacks"), RNGStateCheckpoint)
+        plugins = list(params.get("plugins") or [])
+        if not any(isinstance(p, CheckpointIO) for p in plugins):
+            plugins.append(AtomicCheckpointIO())
+        params["plugins"] = plugins
+        return super()._init_trainer(trainer_params=params, max_epochs=max_epochs)
+
+    @contextlib.contextmanager
+    def _interruptible(self):
+        """Turn Lightning's reaction to interruptions back into the usual exceptions.
+
+        On Ctrl+C Lightning calls ``sys.exit(1)`` and leaves SIGINT ignored for the rest
+        of the process; on SIGTERM it raises a ``SystemExit`` with exit status 0. Here a
+        ``KeyboardInterrupt`` (with SIGINT restored) and exit status 143 come out instead.
+        """
+        main_thread = threading.current_thread() is threading.main_thread()
+        sigint = signal.getsignal(signal.SIGINT) if main_thread else None
+        try:
+            yield
+        except SIGTERMException as exc:
+            if exc.code is None:
+                raise SIGTERMException(128 + signal.SIGTERM) from None
+            raise
+        except SystemExit as exc:
+            if not isinstance(exc.__context__, KeyboardInterrupt):
+                raise
+            if main_thread and sigint is not None:
+                signal.signal(signal.SIGINT, sigint)
+            last = last_checkpoint(self.work_dir, self.model_name) if self.save_checkpoints else None
+            hint = (f"the last checkpoint is {last!r}: `fit(..., resume=True)` continues from it."
+                    if last else "no checkpoint was written (see `save_checkpoints=True`).")
+            raise KeyboardInterrupt(f"Training interrupted; {hint}") from None
+
+
+def last_checkpoint(work_dir: str, model_name: str) -> str | None:
+    """The most recent ``last-*`` checkpoint of a run (highest epoch), or ``None``."""
+    found = glob.glob(os.path.join(_get_checkpoint_folder(work_dir, model_name), "last-*.ckpt"))
+
+    def epoch(path):
+        match = re.search(r"epoch=(\d+)", os.path.basename(path))
+        return (int(match.group(1)) if match else -1, os.path.getmtime(path))
+
+    return max(found, key=epoch) if found else None
+
+
+def _read(path: str, trusted: bool, map_location):
+    try:
+        return load_wrapper_safely(path=path, trusted=trusted, map_location=map_location)
+    except Exception as exc:
+        if "allow-listed" in str(exc):  # Darts' message says which class and how to allow it
+            raise ModelFileError(f"Could not read the model file {path!r}: {exc}") from exc
+        raise ModelFileError(
+            f"Could not read the model file {path!r} ({type(exc).__name__}: {exc}). It is "
+            "truncated or corrupted (e.g. an interrupted copy), or was written by an "
+            "incompatible version of rnn_forecast, darts or torch."
+        ) from exc
+
+
+def _has_files(folder: str) -> bool:
+    return os.path.isdir(folder) and any(os.scandir(folder))
+
+
+def _dims(dims: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in dims.items() if v)

@@ -1,0 +1,102 @@
+"""Search spaces for :class:`~rnn_forecast.tune.AutoRNNForecaster`.
+
+A search space maps :class:`~rnn_forecast.RNNForecaster` parameter names (plus
+``"lr"``, the Adam learning rate) to a :class:`Choice`, an :class:`IntRange`, a
+:class:`FloatRange`, or a plain value, which fixes the parameter.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rnn_forecast.forecaster import RNNForecaster
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of ``options`` (Optuna ``suggest_categorical``)."""
+
+    options: Sequence
+
+    def suggest(self, trial, name: str):
+        return trial.suggest_categorical(name, list(self.options))
+
+
+@dataclass(frozen=True)
+class IntRange:
+    """An integer in ``[low, high]`` (Optuna ``suggest_int``)."""
+
+    low: int
+    high: int
+    log: bool = False
+
+    def suggest(self, trial, name: str):
+        return trial.suggest_int(name, self.low, self.high, log=self.log)
+
+
+@dataclass(frozen=True)
+class FloatRange:
+    """A float in ``[low, high]`` (Optuna ``suggest_float``), log-uniform with ``log=True``."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    def suggest(self, trial, name: str):
+        return trial.suggest_float(name, self.low, self.high, log=self.log)
+
+
+def searchable_parameters() -> set[str]:
+    """Names a search space may use: ``RNNForecaster``'s constructor parameters and ``lr``."""
+    params = set(inspect.signature(RNNForecaster.__init__).parameters) - {"self", "kwargs"}
+    return params | {"lr", "batch_size"}
+
+
+def default_search_space(output_chunk_length: int) -> dict:
+    """Cell, width, depth, lookback, dropout, learning rate and segment length.
+
+    ``segment_length`` (SegRNN-style segments) is searched when the installed
+    :class:`~rnn_forecast.RNNForecaster` has that parameter.
+
+    Parameters
+    ----------
+    output_chunk_length
+        The forecast horizon ``T``; lookbacks of ``T``, ``2T`` and ``4T`` are tried.
+    """
+    h = output_chunk_length
+    space = {
+        "cell": Choice(("lstm", "gru")),
+        "hidden_dim": Choice((16, 32, 64, 128)),
+        "n_rnn_layers": IntRange(1, 2),
+        "input_chunk_length": Choice((h, 2 * h, 4 * h)),
+        "dropout": FloatRange(0.0, 0.3),
+        "lr": FloatRange(1e-4, 1e-2, log=True),
+    }
+    if "segment_length" in searchable_parameters():
+        # None: one recurrent step per time step; else SegRNN segments. Divisors of T
+        # divide every lookback above, as segment_length must.
+        space["segment_length"] = Choice((None, *sorted({d for d in (h // 4, h // 2, h) if d > 1 and h % d == 0})))
+    return space
+
+
+def fitting_segments(spec, lookbacks: Sequence[int]):
+    """Keep the segment lengths that divide every lookback (``None`` always fits)."""
+    if not isinstance(spec, Choice):
+        return spec
+    return Choice(tuple(s for s in spec.options if s is None or all(L % s == 0 for L in lookbacks)))
+
+
+def sample(trial, space: dict) -> dict:
+    """Draw one configuration of ``space`` for an Optuna ``trial``."""
+    return {name: spec.suggest(trial, name) if hasattr(spec, "suggest") else spec
+            for name, spec in space.items()}
+
+
+def check_space(space: dict) -> None:
+    """Raise a ``ValueError`` naming any parameter ``RNNForecaster`` does not have."""
+    unknown = sorted(set(space) - searchable_parameters())
+    if unknown:
+        raise ValueError(f"Unknown search-space parameters {unknown}; RNNForecaster takes "
+                         f"{sorted(searchable_parameters())}.")

@@ -1,0 +1,136 @@
+"""AutoRNNForecaster: Optuna search, pruning, parallel trials, and the conformance checks that apply."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from darts.dataprocessing.transformers import Scaler
+from sklearn.base import clone
+
+from rnn_forecast import AutoRNNForecaster, RNNForecaster
+from rnn_forecast.datasets import load_etth1
+from rnn_forecast.testing import (
+    QUIET_TRAINER,
+    check_clear_errors,
+    check_determinism,
+    check_fit_returns_self_and_keeps_inputs,
+    check_historical_forecasts_and_backtest,
+    check_multiple_series,
+    check_predict_shape_and_index,
+    check_save_load,
+)
+from rnn_forecast.tune import Choice, FloatRange, OptunaPruning
+from rnn_forecast.tune.space import default_search_space, fitting_segments, searchable_parameters
+
+TINY_SPACE = {"hidden_dim": Choice((4, 8)), "n_rnn_layers": 1, "dropout": 0.0, "lr": FloatRange(1e-3, 1e-2, log=True)}
+
+
+@pytest.fixture(scope="module")
+def oil(data_dir):
+    """25 days of ETTh1 oil temperature, standardized."""
+    series = load_etth1(data_dir, columns=["OT"]).target[-25 * 24 :]
+    return Scaler().fit_transform(series)
+
+
+def test_three_trials_search_refit_and_expose_the_study(oil):
+    auto = AutoRNNForecaster(12, search_space=TINY_SPACE, n_trials=3, n_epochs=2, batch_size=32,
+                             pl_trainer_kwargs=dict(QUIET_TRAINER))
+    assert auto.fit(oil) is auto
+    study = auto.study_
+    assert len(study.trials) == 3
+    assert auto.best_value_ == pytest.approx(study.best_value)
+    best = auto.best_model_
+    assert isinstance(best, RNNForecaster) and best.cell == auto.best_params_["cell"]
+    searched = {"cell", "hidden_dim", "input_chunk_length", "lr"}
+    if "segment_length" in searchable_parameters():  # the SegRNN option of RNNForecaster
+        searched.add("segment_length")
+        assert best.segment_length == auto.best_params_["segment_length"]
+    assert set(auto.best_params_) == searched
+    assert best.input_chunk_length == auto.best_params_["input_chunk_length"] in (12, 24, 48)
+    assert auto.predict(12).n_timesteps == 12
+    assert auto.get_params()["n_trials"] == 3 and clone(auto).get_params()["n_trials"] == 3
+    assert not hasattr(clone(auto), "best_model_")
+
+
+def test_pruning_callback_stops_training_and_raises_outside_lightning():
+    class AlwaysPrune:
+        def __init__(self):
+            self.reports = []
+
+        def report(self, value, step):
+            self.reports.append((step, value))
+
+        def should_prune(self):
+            return True
+
+    class Trainer:
+        sanity_checking = False
+        current_epoch = 3
+        should_stop = False
+        callback_metrics = {"val_loss": 0.25}
+
+    trial, trainer = AlwaysPrune(), Trainer()
+    callback = OptunaPruning(trial)
+    callback.on_validation_end(trainer, None)
+    assert trial.reports == [(3, 0.25)] and trainer.should_stop
+    with pytest.raises(optuna.TrialPruned, match="epoch 3"):
+        callback.raise_if_pruned()
+
+
+def test_pruned_trials_are_recorded(oil):
+    auto = AutoRNNForecaster(12, search_space=TINY_SPACE, n_trials=4, n_epochs=3,
+                             pruner=optuna.pruners.ThresholdPruner(upper=-1.0),  # prunes every trial
+                             pl_trainer_kwargs=dict(QUIET_TRAINER))
+    study = auto.search(oil)
+    assert [t.state.name for t in study.trials] == ["PRUNED"] * 4
+    with pytest.raises(RuntimeError, match="No trial"):
+        auto.fit(oil)
+
+
+@pytest.mark.slow
+def test_trials_run_in_parallel_processes_through_sqlite(oil, tmp_path):
+    url = f"sqlite:///{tmp_path / 'search.db'}"
+    auto = AutoRNNForecaster(12, search_space=TINY_SPACE, n_trials=4, n_epochs=2, n_jobs=2, storage=url,
+                             study_name="shared", pl_trainer_kwargs=dict(QUIET_TRAINER)).fit(oil)
+    stored = optuna.load_study(study_name="shared", storage=url)
+    assert len(stored.trials) >= 4 and stored.best_value == pytest.approx(auto.best_value_)
+    assert len({t.number for t in stored.trials}) == len(stored.trials)
+    # a second "machine" joining the same study adds nothing once it holds n_trials
+    AutoRNNForecaster(12, search_space=TINY_SPACE, n_trials=4, storage=url, study_name="shared").search(oil)
+    assert len(optuna.load_study(study_name="shared", storage=url).trials) == len(stored.trials)
+
+
+def test_clear_errors(oil):
+    with pytest.raises(ValueError, match="needs at least one forecast window"):
+        AutoRNNForecaster(48, validation_size=0.1).fit(oil[:200])
+    with pytest.raises(ValueError, match="Unknown search-space parameters"):
+        AutoRNNForecaster(12, search_space={"hiden_dim": Choice((4,))}).fit(oil)
+    with pytest.raises(ValueError, match="darts.metrics"):
+        AutoRNNForecaster(12, metric="accuracyy").fit(oil)
+    with pytest.raises(ValueError, match="not fitted"):
+        AutoRNNForecaster(12).predict(3)
+
+
+CHECKS = [check_fit_returns_self_and_keeps_inputs, check_predict_shape_and_index, check_clear_errors,
+          check_multiple_series, check_save_load, check_determinism, check_historical_forecasts_and_backtest]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+def test_conformance_checks_that_apply(check):
+    """The Darts/sklearn checks of rnn_forecast.testing that a search wrapper can meet.
+
+    Not applicable: parameter protocol and gridsearch (they set architecture parameters,
+    which are searched here), covariate/probabilistic/callback checks (they read
+    attributes of a Darts model, available on ``best_model_``).
+    """
+    check(AutoRNNForecaster, {"n_trials": 2, "search_space": {"hidden_dim": Choice((4, 8)), "n_rnn_layers": 1}})
+
+
+def test_default_space_keeps_segment_lengths_that_divide_every_lookback():
+    space = default_search_space(24)
+    assert space["input_chunk_length"].options == (24, 48, 96)
+    if "segment_length" in searchable_parameters():
+        assert None in space["segment_length"].options
+        assert all(s is None or all(L % s == 0 for L in (24, 48, 96)) for s in space["segment_length"].options)
+    assert fitting_segments(Choice((None, 5, 6)), [24, 48]).options == (None, 6)

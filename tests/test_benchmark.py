@@ -1,0 +1,168 @@
+"""The benchmark runner end to end on tiny slices of the real data, and its logic on
+synthetic numbers (noise test, verdicts, metrics, memory measurement)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from darts import TimeSeries
+
+from rnn_forecast.benchmark import metrics
+from rnn_forecast.benchmark.cli import main as benchmark_main
+from rnn_forecast.benchmark.costs import measure
+from rnn_forecast.benchmark.neuralforecast_peers import (
+    available as neuralforecast_available,
+)
+from rnn_forecast.benchmark.protocol import setup_for
+from rnn_forecast.benchmark.report import README_BEGIN, README_END, write_report
+from rnn_forecast.benchmark.runner import run_dataset
+from rnn_forecast.benchmark.verdict import recommend, welch
+from rnn_forecast.cli import build_parser
+
+TINY = {"epochs": 1, "max_train_windows": 48, "hidden_dim": 8, "lookback": 24, "seeds": (0, 1)}
+
+
+@pytest.fixture(scope="module")
+def results(data_dir, tmp_path_factory) -> Path:
+    """Traffic (covariates) and 3 stock tickers (global model, returns) on tiny budgets."""
+    out = tmp_path_factory.mktemp("results")
+    run_dataset(replace(setup_for("traffic", quick=True), **TINY), out, data_dir=data_dir,
+                log=lambda *_: None)
+    run_dataset(replace(setup_for("stocks", quick=True), **{**TINY, "lookback": 10}, tickers=3), out,
+                data_dir=data_dir, log=lambda *_: None)
+    return out
+
+
+def test_results_have_every_model_metric_and_cost(results):
+    frame = pd.read_csv(results / "traffic.csv")
+    for column in ("model", "family", "seed", "mse", "mae", "mase", "smape", "train_s", "windows_per_s",
+                   "params", "peak_mem_mb", "predict_ms"):
+        assert column in frame, column
+    models = set(frame["model"])
+    assert {"LSTMForecaster", "GRUForecaster", "Darts BlockRNNModel-LSTM", "Darts BlockRNNModel-GRU",
+            "Darts RNNModel-LSTM", "Darts RNNModel-GRU", "Darts DLinearModel", "Naive",
+            "SeasonalNaive(24)", "SeasonalNaive(168)", "Drift"} <= models
+    has_nf = {"NeuralForecast LSTM", "NeuralForecast GRU"} <= models
+    assert has_nf == neuralforecast_available()[0]  # the runner decides from what is installed
+    trained = frame[frame["family"] != "baseline"]
+    assert (trained.groupby("model")["seed"].nunique() == 2).all()  # every trained model, every seed
+    assert (trained["train_s"] > 0).all() and (trained["params"] > 0).all()
+    assert (trained["predict_ms"] > 0).all()
+    assert np.isfinite(frame[["mse", "mae", "mase", "smape"]].to_numpy()).all()
+    baselines = frame[frame["family"] == "baseline"]
+    assert baselines["seed"].isna().all() and baselines["train_s"].isna().all()
+    by_h = pd.read_csv(results / "traffic_by_horizon.csv")
+    assert by_h["step"].max() == 24 and set(by_h["model"]) == models
+
+
+def test_stocks_are_scored_on_prices_and_directions(results):
+    frame = pd.read_csv(results / "stocks.csv")
+    assert {"ret_mse", "ret_mae", "dir_acc", "always_up_acc", "n_moves"} <= set(frame.columns)
+    naive = frame[frame["model"] == "Naive"].iloc[0]
+    assert naive["dir_acc"] == 0.5  # the random walk never calls a direction
+    assert 0 < naive["always_up_acc"] < 1
+    assert frame["always_up_acc"].nunique() == 1  # a property of the data, not of the model
+    # MASE of prices is scaled by the random walk's in-sample error: the random walk
+    # forecasting 5 days ahead scores above 1 (its errors grow with the horizon)
+    assert naive["mase"] > 1
+
+
+def test_report_sections_plots_and_verdicts(results, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{README_BEGIN}\nold\n{README_END}\noutro\n")
+    report = write_report(results, tmp_path / "REPORT.md", readme=readme)
+    text = report.read_text()
+    for section in ("## Summary", "## LSTM or GRU? Verdict per dataset", "## Protocol", "## traffic",
+                    "## stocks", "## Folklore check", "## Reading the numbers"):
+        assert section in text, section
+    assert "Directional accuracy" in text and "always up" in text
+    pngs = sorted((tmp_path / "plots").glob("*.png"))
+    assert {p.name for p in pngs} == {"accuracy_vs_time.png", "traffic_forecast.png", "traffic_by_horizon.png",
+                                      "stocks_forecast.png", "stocks_by_horizon.png"}
+    assert all(0 < p.stat().st_size < 200_000 for p in pngs)
+    new_readme = readme.read_text()
+    assert "old" not in new_readme and "| traffic |" in new_readme and new_readme.endswith("outro\n")
+
+
+def test_report_only_command_rebuilds_from_files(results, tmp_path):
+    assert benchmark_main(["--report-only", "--out", str(results), "--report", str(tmp_path / "R.md")]) == 0
+    assert "## traffic" in (tmp_path / "R.md").read_text()
+    args = build_parser().parse_args(["benchmark", "--dataset", "all", "--quick", "--device", "cpu"])
+    assert args.quick and args.dataset == "all" and args.func.__module__ == "rnn_forecast.benchmark.cli"
+
+
+# -- the logic, on synthetic numbers ---------------------------------------------------
+
+
+def test_welch_flags_noise_and_real_differences():
+    assert welch([1.0, 1.1, 0.9], [5.0, 5.1, 4.9]).within_noise is False
+    noisy = welch([1.0, 2.0, 0.5], [1.2, 0.4, 1.9])
+    assert noisy.within_noise and noisy.p_value > 0.5
+    single = welch([1.0], [2.0])
+    assert single.within_noise and math.isnan(single.p_value)  # one run each: no claim
+    assert welch([0.5], [0.5]).within_noise  # two deterministic baselines, equal
+    assert not welch([0.5, 0.5], [0.6, 0.6]).within_noise  # deterministic and different
+    assert not welch([1.0, 1.01, 0.99], [2.0]).within_noise  # a sample against a fixed value
+
+
+def test_recommendation_is_derived_from_the_numbers():
+    same_accuracy = ([0.50, 0.52, 0.51], [0.51, 0.50, 0.52])
+    gru_faster = ([10.0, 10.2, 9.9], [7.0, 7.1, 6.9])
+    rec = recommend(("LSTM", "GRU"), same_accuracy, gru_faster)
+    assert rec.choice == "GRU" and "within noise" in rec.reason and "1.43x faster" in rec.reason
+    lstm_better = recommend(("LSTM", "GRU"), ([0.30, 0.31, 0.30], [0.50, 0.52, 0.51]), gru_faster)
+    assert lstm_better.choice == "LSTM" and "beyond noise" in lstm_better.reason
+    tie = recommend(("LSTM", "GRU"), same_accuracy, ([10.0, 12.0, 8.0], [11.0, 9.0, 10.5]))
+    assert tie.choice == "tie" and tie.reason.startswith("Tie")
+    accuracy_up = recommend(("LSTM", "GRU"), ([0.55, 0.56, 0.55], [0.50, 0.51, 0.50]), gru_faster,
+                            higher_is_better=True)
+    assert accuracy_up.choice == "LSTM"
+
+
+def _series(values, start="2021-01-04"):
+    index = pd.bdate_range(start, periods=len(values))
+    return TimeSeries.from_times_and_values(index, np.asarray(values, dtype=np.float64).reshape(-1, 1))
+
+
+def test_mase_of_the_naive_forecast_on_a_trend():
+    actual = _series(np.arange(1.0, 41.0))
+    horizon = 4
+    # repeat-last forecasts of 4-step windows from t = 20: errors 1, 2, 3, 4 in each window
+    windows = [actual[t - 1 : t].values()[0, 0] * np.ones(horizon) for t in range(20, 40, horizon)]
+    forecast = TimeSeries.from_times_and_values(actual.time_index[20:40], np.concatenate(windows)[:, None])
+    scores = metrics.accuracy([actual], [forecast], season=1)
+    assert scores["mae"] == pytest.approx(2.5) and scores["mase"] == pytest.approx(2.5)  # in-sample naive MAE is 1
+    np.testing.assert_allclose(metrics.error_by_horizon([actual], [forecast], horizon), [1, 2, 3, 4])
+
+
+def test_directional_accuracy_against_coin_flip_and_always_up():
+    rng = np.random.default_rng(0)
+    prices = _series(100 * np.exp(np.cumsum(rng.normal(0.001, 0.01, 60))))
+    t0, horizon = 40, 5
+    test_index = prices.time_index[t0:]
+    perfect = TimeSeries.from_times_and_values(test_index, prices.values()[t0:])
+    scores = metrics.direction([prices], [perfect], horizon)
+    assert scores["dir_acc"] == 1.0 and scores["ret_mae"] == pytest.approx(0, abs=1e-12)
+    last = np.repeat(prices.values()[t0 - 1 : -1 : horizon, 0], horizon)[:, None]
+    walk = TimeSeries.from_times_and_values(test_index, last)
+    scores = metrics.direction([prices], [walk], horizon)
+    true_returns = np.diff(np.log(prices.values()[t0 - 1 :, 0]))
+    assert scores["dir_acc"] == 0.5
+    assert scores["always_up_acc"] == pytest.approx((true_returns > 0).mean())
+
+
+def test_peak_memory_sees_torch_allocations():
+    import torch
+
+    with measure("cpu") as m:
+        block = torch.ones(64 * 2**20 // 4)  # 64 MiB of float32
+        block += 1
+    del block
+    assert m.seconds > 0
+    if not math.isnan(m.peak_mb):  # Linux: measured; elsewhere reported as missing
+        assert m.peak_mb >= 60

@@ -1,0 +1,468 @@
+"""Reliability (issue #9): bad input, training faults, interruption, save/load, determinism."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import pytorch_lightning as pl
+import torch
+from darts import TimeSeries
+from darts.models.forecasting.torch_forecasting_model import TorchForecastingModel
+from darts.utils.serialization import add_safe_globals
+
+from rnn_forecast import GRUForecaster, LSTMForecaster, RNNForecaster, persistence
+from rnn_forecast.callbacks import (
+    DEFAULT_GRADIENT_CLIP_VAL,
+    NonFiniteLossError,
+    NonFiniteLossGuard,
+    RNGStateCheckpoint,
+)
+from rnn_forecast.persistence import AtomicCheckpointIO, ModelFileError
+from rnn_forecast.testing import ICL, OCL, QUIET_TRAINER, make_series
+
+
+def build(cls=GRUForecaster, **kwargs):
+    params = {"input_chunk_length": ICL, "output_chunk_length": OCL, "hidden_dim": 4, "n_epochs": 1,
+                  "batch_size": 32, "random_state": 0, "pl_trainer_kwargs": dict(QUIET_TRAINER)}
+    params.update(kwargs)
+    return cls(**params)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """A small model fitted with past and future covariates, and its inputs."""
+    series = make_series()
+    past = make_series(n_components=1, seed=1)
+    future = make_series(length=len(series) + 3 * OCL, n_components=1, seed=2)
+    model = build().fit(series, past_covariates=past, future_covariates=future)
+    return model, series, past, future
+
+
+def with_value(series: TimeSeries, row: int, value: float) -> TimeSeries:
+    values = series.values().copy()
+    values[row, 0] = value
+    return TimeSeries.from_times_and_values(series.time_index, values)
+
+
+def daily(length=120, width=1):
+    index = pd.date_range("2021-01-01", periods=length, freq="D")
+    return TimeSeries.from_times_and_values(index, np.ones((length, width), np.float32))
+
+
+# -- bad input: a specific error before any tensor is built --------------------------------
+
+S = make_series()
+PC = make_series(n_components=1, seed=1)
+STATIC = pd.DataFrame({"site": [1.0, 2.0]})
+FIT_ERRORS = [
+    ("nan in series", {"series": with_value(S, 5, np.nan)}, ValueError, r"`series` contains 1 NaN/inf"),
+    ("inf in past covariates", {"past_covariates": with_value(PC, 7, np.inf)}, ValueError,
+     r"`past_covariates` contains 1 NaN/inf value\(s\), the first at 2021-01-01 07:00"),
+    ("nan static covariate", {"series": S.with_static_covariates(pd.DataFrame({"a": [np.nan, 1.0]}))},
+     ValueError, "NaN/inf static covariates"),
+    ("string static covariate", {"series": S.with_static_covariates(pd.DataFrame({"a": ["x", "y"]}))},
+     TypeError, "non-numeric static covariates"),
+    ("missing timestamps", {"series": S.to_dataframe().drop(S.time_index[[5, 9]])}, ValueError,
+     "irregular time index"),
+    ("duplicate timestamps", {"series": pd.concat([S.to_dataframe().iloc[:3], S.to_dataframe()])},
+     ValueError, "duplicate timestamps"),
+    ("object column", {"series": S.to_dataframe().assign(label="x")}, TypeError,
+     r"non-numeric columns \['label'\]"),
+    ("integer column", {"series": S.to_dataframe().astype("int64")}, TypeError, "integer columns"),
+    ("float16 column", {"series": S.to_dataframe().astype("float16")}, TypeError, "float16 columns"),
+    ("float16 series", {"series": S.astype(np.float16)}, TypeError, "`series` has dtype float16"),
+    ("empty frame", {"series": S.to_dataframe().iloc[:0]}, ValueError, "`series` is empty"),
+    ("empty list", {"series": []}, ValueError, "empty sequence"),
+    ("not a series", {"series": S.values()}, TypeError, "must be a darts TimeSeries"),
+    ("too short", {"series": S[: ICL + OCL - 1]}, ValueError, f"has {ICL + OCL - 1} time steps .* at least {ICL + OCL}"),
+    ("val too short", {"val_series": S[:5]}, ValueError, "`val_series` has 5 time steps"),
+    ("past covariates start late", {"past_covariates": PC[10:]}, ValueError,
+     r"`past_covariates` spans 2021-01-01 10:00:00 .* reads past covariates from 2021-01-01 00:00:00"),
+    ("future covariates end early", {"future_covariates": PC[:-1]}, ValueError,
+     r"reads future covariates from .* to 2021-01-05 23:00:00"),
+    ("covariates at another frequency", {"past_covariates": daily()}, ValueError,
+     r"`past_covariates` has frequency 'D' but `series` has 'h'"),
+    ("covariates with a range index", {"past_covariates": TimeSeries.from_values(PC.values())},
+     ValueError, r"integer \(Range\) index but `series` has a DatetimeIndex"),
+    ("two series, one covariate", {"series": [S, S], "past_covariates": [PC]}, ValueError,
+     "`series` is a list of 2, `past_covariates` is a list of 1"),
+    ("one series, covariate list", {"past_covariates": [PC, PC]}, ValueError,
+     "`series` is one series, `past_covariates` is a list of 2"),
+    ("series of different widths", {"series": [S, make_series(n_components=3)]}, ValueError,
+     r"`series\[1\]` has 3 components but `series\[0\]` has 2"),
+    ("validation width", {"val_series": make_series(n_components=3)}, ValueError,
+     "`val_series` has 3 components but `series` has 2"),
+    ("covariates of different widths", {"series": [S, S], "past_covariates": [PC, make_series(n_components=2)]},
+     ValueError, r"`past_covariates\[1\]` has 2 components"),
+    ("static covariates on one series only", {"series": [S.with_static_covariates(STATIC), S]}, ValueError,
+     r"`series\[1\]` has no static covariates but `series\[0\]` has static covariates of shape \(2, 1\)"),
+]
+
+
+@pytest.mark.parametrize("case, inputs, error, message", FIT_ERRORS, ids=[c[0] for c in FIT_ERRORS])
+def test_bad_fit_inputs_raise_specific_errors(case, inputs, error, message):
+    model = build()
+    with pytest.raises(error, match=message):
+        model.fit(**{"series": S, **inputs})
+    assert not model.model_created  # refused before anything was built
+
+
+def test_max_samples_per_ts_needs_covariates_only_for_the_windows_used():
+    model = build().fit(S, past_covariates=PC[60:], max_samples_per_ts=5)
+    assert model.model_created
+    with pytest.raises(ValueError, match="spans"):
+        build().fit(S, past_covariates=PC[60:], max_samples_per_ts=60)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda m, s, p, f: m.predict(0), ValueError, r"`n` \(the forecast horizon\) must be a positive integer, got 0"),
+    (lambda m, s, p, f: m.predict(2.0), ValueError, "positive integer, got 2.0"),
+    (lambda m, s, p, f: m.predict(3, num_samples=10), ValueError, "`num_samples=10` needs a probabilistic model"),
+    (lambda m, s, p, f: m.predict(3, series=s[:ICL - 1], past_covariates=p, future_covariates=f), ValueError,
+     f"`series` has {ICL - 1} time steps but prediction"),
+    (lambda m, s, p, f: m.predict(3, series=s, past_covariates=daily(), future_covariates=f), ValueError,
+     "`past_covariates` has frequency 'D'"),
+    (lambda m, s, p, f: m.predict(3, series=[s, s], past_covariates=[p], future_covariates=[f, f]), ValueError,
+     "one covariate series per target series"),
+    (lambda m, s, p, f: m.predict(3, series=with_value(s, 100, np.nan)), ValueError, "NaN/inf"),
+    (lambda m, s, p, f: m.historical_forecasts(s[:ICL - 2], retrain=False), ValueError,
+     f"`series` has {ICL - 2} time steps"),
+    (lambda m, s, p, f: m.backtest(s.astype(np.float16), retrain=False), TypeError, "dtype float16"),
+], ids=["n=0", "n float", "samples without likelihood", "short series", "covariate frequency",
+        "covariate count", "nan", "historical forecasts short", "float16 backtest"])
+def test_bad_prediction_inputs_raise_specific_errors(fitted, call, error, message):
+    with pytest.raises(error, match=message):
+        call(*fitted)
+
+
+def test_numpy_integer_horizon_is_accepted(fitted):
+    model = fitted[0]
+    assert model.predict(np.int64(OCL)).n_timesteps == OCL
+
+
+def test_dtypes_are_cast_to_the_model_dtype(fitted):
+    model, series, past, future = fitted
+    expected = model.predict(OCL).values()
+    as64 = model.predict(OCL, series=series.astype(np.float64), past_covariates=past.astype(np.float64),
+                         future_covariates=future.to_dataframe())  # pandas float64 -> model dtype
+    assert as64.dtype == np.float32
+    np.testing.assert_allclose(as64.values(), expected, rtol=1e-6)
+    # float32 target, float64 covariates: the covariates follow the target
+    mixed = build().fit(series, past_covariates=past.astype(np.float64))
+    assert mixed.predict(OCL).dtype == np.float32
+    # a float64 target trains a float64 model (Darts' default), covariates follow it
+    wide = build().fit(series.astype(np.float64), past_covariates=past)
+    assert wide.predict(OCL).dtype == np.float64
+
+
+# -- training faults ------------------------------------------------------------------
+
+
+def test_unscaled_data_stops_with_a_clear_error_at_the_first_step():
+    huge = make_series() * 1e25  # squared errors overflow float32
+    with pytest.raises(NonFiniteLossError, match=r"loss is \+?inf in epoch 0 .* global step 0") as info:
+        build().fit(huge)
+    assert "unscaled data" in str(info.value) and "learning rate" in str(info.value)
+    assert isinstance(info.value, FloatingPointError)
+    assert (info.value.epoch, info.value.step, info.value.what) == (0, 0, "loss")
+
+
+def test_divergence_from_a_huge_learning_rate_names_it():
+    model = build(n_epochs=20, optimizer_cls=torch.optim.SGD, optimizer_kwargs={"lr": 1e12},
+                  pl_trainer_kwargs=dict(QUIET_TRAINER, gradient_clip_val=None))
+    with pytest.raises(NonFiniteLossError, match=r"lr=1e\+12") as info:
+        model.fit(make_series())
+    assert "clipping off" in str(info.value)
+
+
+class SqrtOfZero(torch.nn.MSELoss):
+    """A finite loss (0) whose gradient is NaN (d sqrt(x)/dx at x = 0, times 0)."""
+
+    def forward(self, prediction, target):
+        return torch.sqrt(super().forward(prediction, target) * 0.0)
+
+
+def test_non_finite_gradients_stop_training_before_the_update():
+    with pytest.raises(NonFiniteLossError, match="gradient value") as info:
+        build(loss_fn=SqrtOfZero()).fit(make_series())
+    assert info.value.what == "gradient" and info.value.step == 0
+
+
+def test_guard_and_gradient_clipping_are_on_by_default_and_configurable(tmp_path):
+    model = build().fit(make_series())
+    assert model.trainer.gradient_clip_val == DEFAULT_GRADIENT_CLIP_VAL
+    callbacks = model.trainer.callbacks
+    assert any(isinstance(cb, NonFiniteLossGuard) for cb in callbacks)
+    assert any(isinstance(cb, RNGStateCheckpoint) for cb in callbacks)
+    assert isinstance(model.trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+    mine = NonFiniteLossGuard(check_gradients=False)
+    custom = build(pl_trainer_kwargs=dict(QUIET_TRAINER, gradient_clip_val=0.5, callbacks=[mine]))
+    custom.fit(make_series())
+    assert custom.trainer.gradient_clip_val == 0.5
+    assert [cb for cb in custom.trainer.callbacks if isinstance(cb, NonFiniteLossGuard)] == [mine]
+    custom.save(str(tmp_path / "custom.pt"))  # the guard is saved with the parameters ...
+    assert GRUForecaster.load(str(tmp_path / "custom.pt")).model_created  # ... and allowed back
+    off = build(pl_trainer_kwargs=dict(QUIET_TRAINER, gradient_clip_val=None)).fit(make_series())
+    assert off.trainer.gradient_clip_val is None
+
+
+def test_default_clipping_leaves_training_on_scaled_data_unchanged():
+    """Gradient norms on scaled data stay below the clip value, so nothing changes."""
+    series = make_series()
+    clipped = build(n_epochs=3, dropout=0.1).fit(series).predict(OCL).values()
+    unclipped = build(n_epochs=3, dropout=0.1, pl_trainer_kwargs=dict(QUIET_TRAINER, gradient_clip_val=None))
+    np.testing.assert_array_equal(unclipped.fit(series).predict(OCL).values(), clipped)
+
+
+# -- interruption and resuming ---------------------------------------------------------
+
+
+class InterruptOnce(pl.Callback):
+    """Raise KeyboardInterrupt (as Ctrl+C would) at the start of one epoch, once."""
+
+    fired = False
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch and not InterruptOnce.fired:
+            InterruptOnce.fired = True
+            raise KeyboardInterrupt
+
+
+add_safe_globals([InterruptOnce])  # saved with the run's parameters, read back on resume
+
+
+def run_params(work_dir, **kwargs):
+    return {"n_epochs": 4, "dropout": 0.2, "batch_size": 16, "save_checkpoints": True,
+            "model_name": "run", "work_dir": str(work_dir), **kwargs}
+
+
+def test_keyboard_interrupt_then_resume_matches_an_uninterrupted_run(tmp_path):
+    series = make_series(length=150)
+    expected = build(**run_params(tmp_path / "full")).fit(series).predict(OCL).values()
+
+    InterruptOnce.fired = False
+    trainer = dict(QUIET_TRAINER, callbacks=[InterruptOnce(epoch=2)])
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt, match=r"last-epoch=1\.ckpt.*resume=True"):
+        build(**run_params(tmp_path / "cut", pl_trainer_kwargs=trainer)).fit(series)
+    assert signal.getsignal(signal.SIGINT) is handler  # Lightning left SIGINT ignored
+    backup = tmp_path / "copy"
+    shutil.copytree(tmp_path / "cut", backup)
+
+    # the same script, restarted: building the model again must not refuse the folder
+    with pytest.raises(ValueError, match="resume=True"):
+        build(**run_params(tmp_path / "cut")).fit(series)
+    resumed = build(**run_params(tmp_path / "cut")).fit(series, resume=True)
+    assert resumed.epochs_trained == 4
+    np.testing.assert_array_equal(resumed.predict(OCL).values(), expected)
+    # Darts' own way gives the same result
+    loaded = GRUForecaster.load_from_checkpoint("run", work_dir=str(backup), best=False)
+    np.testing.assert_array_equal(loaded.fit(series).predict(OCL).values(), expected)
+
+
+def test_resume_refuses_other_parameters_or_data_and_needs_checkpoints(tmp_path):
+    series = make_series(length=150)
+    build(**run_params(tmp_path, n_epochs=1)).fit(series)
+    with pytest.raises(ValueError, match=r"(?s)different parameters.*found hidden_dim=8, should be hidden_dim=4"):
+        build(hidden_dim=8, **run_params(tmp_path, n_epochs=2)).fit(series, resume=True)
+    with pytest.raises(ValueError, match="trained on inputs with"):
+        build(**run_params(tmp_path, n_epochs=2)).fit(make_series(length=150, n_components=3), resume=True)
+    with pytest.raises(ValueError, match="save_checkpoints=True"):
+        build().fit(series, resume=True)
+    with pytest.raises(TypeError, match="True or False"):
+        build(**run_params(tmp_path)).fit(series, resume="yes")
+    # no checkpoint yet: resume=True simply starts the run
+    fresh = build(**run_params(tmp_path / "new", n_epochs=1)).fit(series, resume=True)
+    assert fresh.epochs_trained == 1
+
+
+WORKER = textwrap.dedent("""
+    import sys, time
+    import pytorch_lightning as pl
+    from rnn_forecast import GRUForecaster
+    from rnn_forecast.testing import ICL, OCL, QUIET_TRAINER, make_series
+
+    class Throttle(pl.Callback):  # keeps the run long enough to be killed mid-training
+        def on_train_batch_end(self, *args):
+            time.sleep(0.05)
+
+    work_dir, n_epochs = sys.argv[1], int(sys.argv[2])
+    model = GRUForecaster(input_chunk_length=ICL, output_chunk_length=OCL, hidden_dim=4,
+                          batch_size=16, random_state=0, pl_trainer_kwargs=dict(QUIET_TRAINER),
+                          n_epochs=n_epochs, dropout=0.2, save_checkpoints=True,
+                          model_name="run", work_dir=work_dir)
+    model.trainer_params["callbacks"].append(Throttle())  # not saved with the model
+    series = make_series(length=150)
+    model.fit(series[:120], val_series=series[90:])
+    print("finished", flush=True)
+""")
+
+
+def test_sigterm_killed_subprocess_resumes_to_the_uninterrupted_result(tmp_path):
+    n_epochs = 6
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    work_dir = tmp_path / "runs"
+    proc = subprocess.Popen([sys.executable, str(script), str(work_dir), str(n_epochs)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    checkpoints = work_dir / "run" / "checkpoints"
+    deadline = time.monotonic() + 180
+    while not list(checkpoints.glob("last-*.ckpt")):
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.monotonic() < deadline, "no checkpoint within 180 s"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, output
+    assert "finished" not in output
+    last = persistence.last_checkpoint(str(work_dir), "run")
+    assert int(last.split("epoch=")[1].split(".")[0]) < n_epochs - 1  # really cut short
+
+    series = make_series(length=150)
+    params = {"dropout": 0.2, "batch_size": 16, "n_epochs": n_epochs}
+    expected = build(**params, save_checkpoints=True, model_name="run", work_dir=str(tmp_path / "ref"))
+    expected.fit(series[:120], val_series=series[90:])
+    resumed = build(**params, save_checkpoints=True, model_name="run", work_dir=str(work_dir))
+    resumed.fit(series[:120], val_series=series[90:], resume=True)
+    assert resumed.epochs_trained == n_epochs
+    np.testing.assert_array_equal(resumed.predict(OCL).values(), expected.predict(OCL).values())
+
+
+# -- save / load ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved(fitted, tmp_path):
+    model = fitted[0]
+    path = str(tmp_path / "model.pt")
+    model.save(path)
+    return model, path
+
+
+def test_round_trip_and_determinism_across_processes(saved, tmp_path):
+    model, path = saved
+    expected = model.predict(OCL).values()
+    script = textwrap.dedent(f"""
+        import numpy as np
+        from rnn_forecast import GRUForecaster
+        from rnn_forecast.testing import ICL, OCL, QUIET_TRAINER, make_series
+        loaded = GRUForecaster.load({path!r})
+        np.save({str(tmp_path / "loaded.npy")!r}, loaded.predict(OCL).values())
+        fresh = GRUForecaster(input_chunk_length=ICL, output_chunk_length=OCL, hidden_dim=4,
+                              n_epochs=2, batch_size=32, random_state=5,
+                              pl_trainer_kwargs=dict(QUIET_TRAINER))
+        np.save({str(tmp_path / "fresh.npy")!r}, fresh.fit(make_series()).predict(OCL).values())
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=300, capture_output=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "loaded.npy"), expected)
+    same_seed = build(n_epochs=2, random_state=5).fit(make_series()).predict(OCL).values()
+    np.testing.assert_array_equal(np.load(tmp_path / "fresh.npy"), same_seed)
+
+
+def truncate(path, fraction=0.5):
+    size = os.path.getsize(path)
+    with open(path, "r+b") as handle:
+        handle.truncate(int(size * fraction))
+
+
+def test_truncated_or_mismatched_files_give_clear_errors(saved, tmp_path):
+    model, path = saved
+    with pytest.raises(FileNotFoundError, match="No saved model"):
+        GRUForecaster.load(str(tmp_path / "nothing.pt"))
+    other = str(tmp_path / "other.pt")
+    build(random_state=1).fit(make_series()).save(other)
+    os.replace(other + ".ckpt", path + ".ckpt")  # weights of another save
+    with pytest.raises(ModelFileError, match="SHA-256 differs"):
+        GRUForecaster.load(path)
+    os.remove(path + ".ckpt")
+    with pytest.raises(ModelFileError, match="which is missing"):
+        GRUForecaster.load(path)
+    model.save(path)
+    truncate(path + ".ckpt")
+    with pytest.raises(ModelFileError, match="truncated or corrupted"):
+        GRUForecaster.load(path)
+    model.save(path)
+    truncate(path)
+    with pytest.raises(ModelFileError, match=r"Could not read the model file .*model\.pt.*truncated"):
+        GRUForecaster.load(path)
+
+
+def test_incompatible_versions_and_foreign_files_are_refused(saved, tmp_path, monkeypatch):
+    model, path = saved
+    with pytest.raises(TypeError, match="holds a GRUForecaster, not a LSTMForecaster"):
+        LSTMForecaster.load(path)
+    assert isinstance(RNNForecaster.load(path), GRUForecaster)
+    plain = str(tmp_path / "plain.pt")
+    TorchForecastingModel.save(model, plain)  # Darts' own save: no format marker
+    with pytest.raises(ModelFileError, match="has no rnn_forecast file format marker"):
+        GRUForecaster.load(plain)
+    monkeypatch.setattr(persistence, "FILE_FORMAT", 2)
+    model.save(path)
+    monkeypatch.setattr(persistence, "FILE_FORMAT", 1)
+    with pytest.raises(ModelFileError, match="uses rnn_forecast file format 2 .* reads format 1"):
+        GRUForecaster.load(path)
+    real = persistence.file_info
+    monkeypatch.setattr(persistence, "file_info", lambda sha: {**real(sha), "darts": "0.49.0"})
+    model.save(path)
+    monkeypatch.undo()
+    with pytest.raises(ModelFileError, match="written with darts 0.49.0"):
+        GRUForecaster.load(path)
+
+
+def test_failed_save_keeps_the_previous_files(saved, tmp_path, monkeypatch):
+    model, path = saved
+    before = {name: (tmp_path / name).read_bytes() for name in ("model.pt", "model.pt.ckpt")}
+
+    def disk_full(obj, handle, *args, **kwargs):
+        handle.write(b"partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        model.save(path)
+    monkeypatch.undo()
+    assert sorted(os.listdir(tmp_path)) == ["model.pt", "model.pt.ckpt"]  # no temp files left
+    for name, content in before.items():
+        assert (tmp_path / name).read_bytes() == content
+    np.testing.assert_array_equal(GRUForecaster.load(path).predict(OCL).values(), model.predict(OCL).values())
+
+
+def test_saving_a_loaded_model_keeps_its_weights(saved, tmp_path):
+    model, path = saved
+    again = str(tmp_path / "again.pt")
+    GRUForecaster.load(path).save(again)  # Darts alone would write no .ckpt here
+    np.testing.assert_array_equal(GRUForecaster.load(again).predict(OCL).values(), model.predict(OCL).values())
+
+
+def test_truncated_training_checkpoint_is_named(tmp_path):
+    build(**run_params(tmp_path, n_epochs=1)).fit(make_series())
+    last = persistence.last_checkpoint(str(tmp_path), "run")
+    truncate(last)
+    with pytest.raises(ModelFileError, match=r"Could not load the checkpoint .*last-epoch=0\.ckpt"):
+        GRUForecaster.load_from_checkpoint("run", work_dir=str(tmp_path), best=False)
+
+
+def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
+    io, path = AtomicCheckpointIO(), str(tmp_path / "last-epoch=0.ckpt")
+    io.save_checkpoint({"state": torch.arange(3.0)}, path)
+
+    def killed_before_rename(src, dst):
+        assert os.path.getsize(src) > 0 and os.path.dirname(src) == str(tmp_path)
+        raise KeyboardInterrupt  # the new file is on disk under its temporary name
+
+    monkeypatch.setattr(os, "replace", killed_before_rename)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"state": torch.arange(5.0)}, path)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["last-epoch=0.ckpt"]  # the temporary file is gone
+    assert torch.equal(io.load_checkpoint(path)["state"], torch.arange(3.0))
