@@ -33,8 +33,6 @@ import pandas as pd
 import torch
 
 warnings.filterwarnings("ignore")
-logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
-logging.getLogger("darts").setLevel(logging.ERROR)
 
 import darts  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
@@ -42,6 +40,9 @@ from darts.models import BlockRNNModel  # noqa: E402
 import rnn_forecast  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
+
+for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
+    logging.getLogger(name).setLevel(logging.ERROR)
 
 LOOKBACK, HORIZON, HIDDEN, BATCH = 96, 96, 64, 64
 TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,

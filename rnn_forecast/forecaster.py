@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from darts.models.forecasting.forecasting_model import ForecastingModel
-from darts.models.forecasting.torch_forecasting_model import MixedCovariatesTorchModel
+from darts.models.forecasting.torch_forecasting_model import (
+    MixedCovariatesTorchModel,
+    TorchForecastingModel,
+)
 from darts.utils.timeseries_generation import _build_forecast_series_from_schema
 from pytorch_lightning.callbacks import ModelCheckpoint
 from darts.utils.data.torch_datasets.utils import TorchTrainingSample
@@ -334,7 +338,12 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             series, past_covariates, future_covariates, {"num_samples": num_samples, "mc_dropout": mc_dropout},
             min_length=self.input_chunk_length,
         )
-        return super().predict(
+        predict = super().predict
+        if self._deterministic_call(num_samples, mc_dropout, kwargs):
+            # Darts wraps predict in a forked torch RNG (@random_method), which costs as
+            # much as a whole forecast; a deterministic forecast draws no random numbers
+            predict = partial(TorchForecastingModel.predict.__wrapped__, self)
+        return predict(
             n,
             series,
             past_covariates=past_covariates,
@@ -343,6 +352,17 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             mc_dropout=mc_dropout,
             **kwargs,
         )
+
+    def _deterministic_call(self, num_samples: int, mc_dropout: bool, kwargs: dict) -> bool:
+        return (
+            self.likelihood is None
+            and num_samples == 1
+            and not mc_dropout
+            and kwargs.get("random_state") is None
+            and can_skip_trainer(self, kwargs.get("trainer"), num_samples, mc_dropout,
+                                 kwargs.get("predict_likelihood_parameters", False),
+                                 kwargs.get("dataloader_kwargs"))
+        )  # fmt: skip
 
     def historical_forecasts(self, series, past_covariates=None, future_covariates=None, **kwargs):
         """Darts' ``historical_forecasts``; series may be pandas objects."""

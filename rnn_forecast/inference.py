@@ -63,7 +63,8 @@ def predict_windows(
     """
     values, schemas, starts = [], [], []
     was_training = module.training
-    module.eval()
+    if was_training:
+        module.eval()
     try:
         with torch.inference_mode():
             for first in range(0, len(dataset), batch_size):
@@ -79,5 +80,6 @@ def predict_windows(
                 schemas += batch.series_schema
                 starts += batch.pred_time
     finally:
-        module.train(was_training)
+        if was_training:
+            module.train()
     return np.concatenate(values)[..., None], schemas, starts

@@ -25,13 +25,13 @@ kernels run on one block of rows per torch thread, in parallel (they release the
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
+import sys
 import numba
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from threadpoolctl import ThreadpoolController
 
 _F = np.float32
 # Eigen's float32 tanh: odd rational function on [-c, c], saturated outside
@@ -47,6 +47,9 @@ _HALF, _ONE = _F(0.5), _F(1.0)
 # stay NaN), and numpy's error model so that division carries no zero check.
 _FLAGS = {"error_model": "numpy", "fastmath": {"nsz", "arcp", "contract", "afn", "reassoc"}}
 _jit = numba.njit(cache=True, nogil=True, **_FLAGS)
+# rows of a batch are independent: the parallel kernels give each thread a block of rows
+# that it runs through the whole time loop (numba's OpenMP layer, like torch's threads)
+_parallel = numba.njit(cache=True, nogil=True, parallel=True, **_FLAGS)
 
 
 @numba.njit(inline="always", **_FLAGS)
@@ -72,7 +75,7 @@ def _sigmoid(x):
 
 
 @_jit
-def _gru_forward(w_hh_t, b_hn, gx, h0, hs, rz, ghn, n):
+def _gru_forward_rows(w_hh_t, b_hn, gx, h0, hs, rz, ghn, n):
     """GRU steps for a block of rows. ``gx (B,T,3H)``: ``x W_ih^T + b_ih + (b_hr, b_hz, 0)``.
 
     Writes ``hs (B,T+1,H)`` (``hs[:, 0] = h0``), the gates ``rz (B,T,2H)``, ``n (B,T,H)``
@@ -97,9 +100,47 @@ def _gru_forward(w_hh_t, b_hn, gx, h0, hs, rz, ghn, n):
                 h[b, j] = v + rz[b, t, H + j] * (h[b, j] - v)  # (1 - z) n + z h
                 hs[b, t + 1, j] = h[b, j]
 
+@_jit
+def _gru_infer_rows(w_hh_t, b_hn, gx, h0, hs):
+    """:func:`_gru_forward_rows` without the gates backward needs (inference): ``hs`` only."""
+    B, T, H3 = gx.shape
+    H = H3 // 3
+    h = h0.copy()
+    hs[:, 0] = h0
+    gh = np.empty((B, H3), gx.dtype)
+    rz, n = np.empty(2 * H, gx.dtype), np.empty(H, gx.dtype)
+    for t in range(T):
+        np.dot(h, w_hh_t, gh)
+        for b in range(B):
+            for j in range(2 * H):
+                rz[j] = _sigmoid(gx[b, t, j] + gh[b, j])
+            for j in range(H):
+                n[j] = _tanh(gx[b, t, 2 * H + j] + rz[j] * (gh[b, 2 * H + j] + b_hn[j]))
+            for j in range(H):
+                h[b, j] = n[j] + rz[H + j] * (h[b, j] - n[j])
+                hs[b, t + 1, j] = h[b, j]
+
+
+@_parallel
+def _gru_infer(blocks, w_hh_t, b_hn, gx, h0, hs):
+    """``_gru_infer_rows`` on ``blocks`` blocks of rows, in parallel."""
+    B = gx.shape[0]
+    for k in numba.prange(blocks):
+        lo, hi = k * B // blocks, (k + 1) * B // blocks
+        _gru_infer_rows(w_hh_t, b_hn, gx[lo:hi], h0[lo:hi], hs[lo:hi])
+
+
+@_parallel
+def _gru_forward(blocks, w_hh_t, b_hn, gx, h0, hs, rz, ghn, n):
+    """``_gru_forward_rows`` on ``blocks`` blocks of rows, in parallel."""
+    B = gx.shape[0]
+    for k in numba.prange(blocks):
+        lo, hi = k * B // blocks, (k + 1) * B // blocks
+        _gru_forward_rows(w_hh_t, b_hn, gx[lo:hi], h0[lo:hi], hs[lo:hi], rz[lo:hi], ghn[lo:hi], n[lo:hi])
+
 
 @_jit
-def _gru_backward(w_hh, d_all, dh, hs, rz, ghn, n, d_gx, d_gh):
+def _gru_backward_rows(w_hh, d_all, dh, hs, rz, ghn, n, d_gx, d_gh):
     """Backward through the GRU steps of a block of rows.
 
     ``d_all (B,T,H)``: gradients w.r.t. every output (zeros if unused); ``dh (B,H)``: the
@@ -129,9 +170,17 @@ def _gru_backward(w_hh, d_all, dh, hs, rz, ghn, n, d_gx, d_gh):
         np.dot(step, w_hh, back)
         dh += back
 
+@_parallel
+def _gru_backward(blocks, w_hh, d_all, dh, hs, rz, ghn, n, d_gx, d_gh):
+    """``_gru_backward_rows`` on ``blocks`` blocks of rows, in parallel."""
+    B = d_all.shape[0]
+    for k in numba.prange(blocks):
+        lo, hi = k * B // blocks, (k + 1) * B // blocks
+        _gru_backward_rows(w_hh, d_all[lo:hi], dh[lo:hi], hs[lo:hi], rz[lo:hi], ghn[lo:hi], n[lo:hi], d_gx[lo:hi], d_gh[lo:hi])
+
 
 @_jit
-def _lstm_forward(w_hh_t, gx, h0, c0, hs, cs, gates, tanh_c):
+def _lstm_forward_rows(w_hh_t, gx, h0, c0, hs, cs, gates, tanh_c):
     """LSTM steps for a block of rows. ``gx (B,T,4H)``: ``x W_ih^T + b_ih + b_hh`` (i, f, g, o).
 
     Writes ``hs, cs (B,T+1,H)``, the activated ``gates (B,T,4H)`` and ``tanh(c_t)``.
@@ -160,9 +209,51 @@ def _lstm_forward(w_hh_t, gx, h0, c0, hs, cs, gates, tanh_c):
                 hs[b, t + 1, j] = h[b, j]
                 cs[b, t + 1, j] = c[b, j]
 
+@_jit
+def _lstm_infer_rows(w_hh_t, gx, h0, c0, hs, c_last):
+    """:func:`_lstm_forward_rows` without what backward needs (inference): ``hs``, last ``c``."""
+    B, T, H4 = gx.shape
+    H = H4 // 4
+    h = h0.copy()
+    c_last[:] = c0
+    hs[:, 0] = h0
+    pre = np.empty((B, H4), gx.dtype)
+    g = np.empty(H4, gx.dtype)
+    for t in range(T):
+        np.dot(h, w_hh_t, pre)
+        for b in range(B):
+            for j in range(2 * H):
+                g[j] = _sigmoid(gx[b, t, j] + pre[b, j])
+            for j in range(2 * H, 3 * H):
+                g[j] = _tanh(gx[b, t, j] + pre[b, j])
+            for j in range(3 * H, 4 * H):
+                g[j] = _sigmoid(gx[b, t, j] + pre[b, j])
+            for j in range(H):
+                c_last[b, j] = g[H + j] * c_last[b, j] + g[j] * g[2 * H + j]
+                h[b, j] = g[3 * H + j] * _tanh(c_last[b, j])
+                hs[b, t + 1, j] = h[b, j]
+
+
+@_parallel
+def _lstm_infer(blocks, w_hh_t, gx, h0, c0, hs, c_last):
+    """``_lstm_infer_rows`` on ``blocks`` blocks of rows, in parallel."""
+    B = gx.shape[0]
+    for k in numba.prange(blocks):
+        lo, hi = k * B // blocks, (k + 1) * B // blocks
+        _lstm_infer_rows(w_hh_t, gx[lo:hi], h0[lo:hi], c0[lo:hi], hs[lo:hi], c_last[lo:hi])
+
+
+@_parallel
+def _lstm_forward(blocks, w_hh_t, gx, h0, c0, hs, cs, gates, tanh_c):
+    """``_lstm_forward_rows`` on ``blocks`` blocks of rows, in parallel."""
+    B = gx.shape[0]
+    for k in numba.prange(blocks):
+        lo, hi = k * B // blocks, (k + 1) * B // blocks
+        _lstm_forward_rows(w_hh_t, gx[lo:hi], h0[lo:hi], c0[lo:hi], hs[lo:hi], cs[lo:hi], gates[lo:hi], tanh_c[lo:hi])
+
 
 @_jit
-def _lstm_backward(w_hh, d_all, dh, dc, cs, gates, tanh_c, d_gates):
+def _lstm_backward_rows(w_hh, d_all, dh, dc, cs, gates, tanh_c, d_gates):
     """Backward through the LSTM steps of a block of rows.
 
     ``dh``/``dc (B,H)`` come in as gradients w.r.t. the last state and leave as those
@@ -187,31 +278,72 @@ def _lstm_backward(w_hh, d_all, dh, dc, cs, gates, tanh_c, d_gates):
                 d_gates[b, t, j] = step[b, j]
         np.dot(step, w_hh, dh)
 
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _row_blocks(batch: int) -> list[slice]:
-    """Split the batch into one block per torch thread (rows are independent)."""
-    workers = min(torch.get_num_threads(), batch // 8) or 1
-    edges = np.linspace(0, batch, workers + 1).astype(int)
-    return [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
+@_parallel
+def _lstm_backward(blocks, w_hh, d_all, dh, dc, cs, gates, tanh_c, d_gates):
+    """``_lstm_backward_rows`` on ``blocks`` blocks of rows, in parallel."""
+    B = d_all.shape[0]
+    for k in numba.prange(blocks):
+        lo, hi = k * B // blocks, (k + 1) * B // blocks
+        _lstm_backward_rows(w_hh, d_all[lo:hi], dh[lo:hi], dc[lo:hi], cs[lo:hi], gates[lo:hi], tanh_c[lo:hi], d_gates[lo:hi])
 
 
-def _in_parallel(kernel, blocks: list[slice], shared: tuple, rows: tuple) -> None:
-    """``kernel(*shared, *[a[block] for a in rows])`` for each block, in parallel threads.
+def _row_blocks(batch: int) -> int:
+    """How many blocks of rows to run in parallel: one per torch thread, >= 8 rows each."""
+    return max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS, batch // 8))
 
-    The kernels release the GIL; a block of rows of a C-contiguous array is contiguous.
+
+_BLAS: ThreadpoolController | None = None
+
+
+def _single_threaded_blas():
+    """Hold OpenBLAS (which numba's ``np.dot`` calls) to one thread while kernels run.
+
+    With its own thread pool on, the many small per-step GEMMs of concurrent row blocks
+    oversubscribe the cores and serialize.
     """
-    global _POOL
-    if len(blocks) == 1:
-        kernel(*shared, *rows)
-        return
-    if _POOL is None or _POOL._max_workers < len(blocks):
-        _POOL = ThreadPoolExecutor(max_workers=len(blocks), thread_name_prefix="rnn_forecast")
-    jobs = [_POOL.submit(kernel, *shared, *[a[block] for a in rows]) for block in blocks]
-    for job in jobs:
-        job.result()
+    global _BLAS
+    if _BLAS is None:
+        _BLAS = ThreadpoolController().select(internal_api="openblas")
+    return _BLAS.limit(limits=1)
+
+
+class _Workspace:
+    """Reuses the kernels' buffers between training steps.
+
+    A fresh multi-megabyte ``np.empty`` comes from ``mmap``: its first touch page-faults
+    on every page, which cost about as much as the arithmetic. Internal buffers go back
+    with :meth:`give` when a step is done with them; buffers handed to torch (outputs,
+    gradients) are reused by :meth:`lend` only once no tensor refers to them any more.
+    """
+
+    def __init__(self, keep: int = 4):
+        self.free: dict[tuple, list[np.ndarray]] = {}
+        self.lent: dict[tuple, list[np.ndarray]] = {}
+        self.keep = keep
+
+    def lend(self, *shape: int) -> np.ndarray:
+        """A buffer for an array handed to torch, reused once nothing references it."""
+        lent = self.lent.setdefault(shape, [])
+        for a in lent:
+            if sys.getrefcount(a) == 3:  # the list, the loop variable, this call
+                return a
+        a = np.empty(shape, _F)
+        if len(lent) < self.keep:
+            lent.append(a)
+        return a
+
+    def take(self, *shape: int) -> np.ndarray:
+        stack = self.free.get(shape)
+        return stack.pop() if stack else np.empty(shape, _F)
+
+    def give(self, *arrays: np.ndarray) -> None:
+        for a in arrays:
+            stack = self.free.setdefault(a.shape, [])
+            if len(stack) < self.keep:
+                stack.append(a)
+
+
+_WORKSPACE = _Workspace()
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -219,30 +351,50 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 def _grad_all(d_all: torch.Tensor | None, like: np.ndarray) -> np.ndarray:
-    return np.zeros(like.shape, like.dtype) if d_all is None else _np(d_all)
+    if d_all is None:
+        zeros = _WORKSPACE.take(*like.shape)
+        zeros.fill(0)
+        return zeros
+    return _np(d_all)
 
 
 def _sum_outer(grads: np.ndarray, states: np.ndarray) -> torch.Tensor:
-    """``sum_{b,t} grads[b,t]^T states[b,t]``: ``(B,T,G), (B,T,H) -> (G, H)``, one GEMM."""
-    G, H = grads.shape[-1], states.shape[-1]
-    flat_states = torch.from_numpy(np.ascontiguousarray(states).reshape(-1, H))
-    return torch.from_numpy(grads.reshape(-1, G)).t() @ flat_states
+    """``sum_{b,t} grads[b,t]^T [states[b,t], 1]``: ``(B,T,G), (B,T,H) -> (G, H + 1)``.
+
+    One GEMM over all steps; the appended column of ones makes its last column the
+    bias gradient ``sum_{b,t} grads[b,t]``.
+    """
+    (B, T, G), H = grads.shape, states.shape[-1]
+    flat = _WORKSPACE.take(B * T, H + 1)
+    with_ones = flat.reshape(B, T, H + 1)  # a view: flat is contiguous
+    with_ones[..., :H] = states
+    with_ones[..., H] = 1
+    out = torch.from_numpy(grads.reshape(-1, G)).t() @ torch.from_numpy(flat)
+    _WORKSPACE.give(flat)
+    return out
 
 
 class _GRURecurrence(torch.autograd.Function):
-    """``(gx (B,T,3H), h0 (B,H), w_hh (3H,H), b_hn (H,)) -> (outputs (B,T,H), h_T (B,H))``."""
+    """``(gx (B,T,3H), h0 (B,H), w_hh (3H,H), b_hn (H,)) -> (outputs (B,T,H), h_T (B,H))``.
+
+    ``trainable``: whether backward may follow (else the lighter inference kernel runs).
+    """
 
     @staticmethod
-    def forward(ctx, gx, h0, w_hh, b_hn):
+    def forward(ctx, gx, h0, w_hh, b_hn, trainable):
         B, T, H3 = gx.shape
         H = H3 // 3
-        hs = np.empty((B, T + 1, H), _F)
-        rz, ghn, n = np.empty((B, T, 2 * H), _F), np.empty((B, T, H), _F), np.empty((B, T, H), _F)
+        hs = _WORKSPACE.lend(B, T + 1, H)
         w = _np(w_hh)
         blocks = _row_blocks(B)
-        shared = (np.ascontiguousarray(w.T), _np(b_hn))
-        _in_parallel(_gru_forward, blocks, shared, (_np(gx), _np(h0), hs, rz, ghn, n))
-        ctx.state = (hs, rz, ghn, n, w, blocks)
+        args = (np.ascontiguousarray(w.T), _np(b_hn), _np(gx), _np(h0), hs)
+        with _single_threaded_blas():
+            if trainable:
+                rz, ghn, n = _WORKSPACE.take(B, T, 2 * H), _WORKSPACE.take(B, T, H), _WORKSPACE.take(B, T, H)
+                _gru_forward(blocks, *args, rz, ghn, n)
+                ctx.state = (hs, rz, ghn, n, w, blocks)
+            else:
+                _gru_infer(blocks, *args)
         ctx.set_materialize_grads(False)
         out = torch.from_numpy(hs)
         return out[:, 1:], out[:, T]
@@ -252,31 +404,44 @@ class _GRURecurrence(torch.autograd.Function):
         hs, rz, ghn, n, w, blocks = ctx.state
         B, T, H = n.shape
         dh = np.zeros((B, H), _F) if d_last is None else _np(d_last).copy()
-        d_gx, d_gh = np.empty((B, T, 3 * H), _F), np.empty((B, T, 3 * H), _F)
-        rows = (_grad_all(d_all, n), dh, hs, rz, ghn, n, d_gx, d_gh)
-        _in_parallel(_gru_backward, blocks, (w,), rows)
-        d_w = _sum_outer(d_gh, hs[:, :-1])
-        d_b_hn = torch.from_numpy(d_gh[..., 2 * H :].sum((0, 1)))
-        return torch.from_numpy(d_gx), torch.from_numpy(dh), d_w, d_b_hn
+        d_gx, d_gh = _WORKSPACE.lend(B, T, 3 * H), _WORKSPACE.take(B, T, 3 * H)
+        grads = _grad_all(d_all, n)
+        with _single_threaded_blas():
+            _gru_backward(blocks, w, grads, dh, hs, rz, ghn, n, d_gx, d_gh)
+        d_wb = _sum_outer(d_gh, hs[:, :-1])
+        d_w, d_b_hn = d_wb[:, :H], d_wb[2 * H :, H]
+        _WORKSPACE.give(rz, ghn, n, d_gh, *([grads] if d_all is None else []))
+        del ctx.state
+        return torch.from_numpy(d_gx), torch.from_numpy(dh), d_w, d_b_hn, None
 
 
 class _LSTMRecurrence(torch.autograd.Function):
-    """``(gx (B,T,4H), h0, c0 (B,H), w_hh (4H,H)) -> (outputs (B,T,H), h_T, c_T)``."""
+    """``(gx (B,T,4H), h0, c0 (B,H), w_hh (4H,H)) -> (outputs (B,T,H), h_T, c_T)``.
+
+    ``trainable``: whether backward may follow (else the lighter inference kernel runs).
+    """
 
     @staticmethod
-    def forward(ctx, gx, h0, c0, w_hh):
+    def forward(ctx, gx, h0, c0, w_hh, trainable):
         B, T, H4 = gx.shape
         H = H4 // 4
-        hs, cs = np.empty((B, T + 1, H), _F), np.empty((B, T + 1, H), _F)
-        gates, tanh_c = np.empty((B, T, 4 * H), _F), np.empty((B, T, H), _F)
+        hs = _WORKSPACE.lend(B, T + 1, H)
         w = _np(w_hh)
         blocks = _row_blocks(B)
-        rows = (_np(gx), _np(h0), _np(c0), hs, cs, gates, tanh_c)
-        _in_parallel(_lstm_forward, blocks, (np.ascontiguousarray(w.T),), rows)
-        ctx.state = (hs, cs, gates, tanh_c, w, blocks)
+        args = (np.ascontiguousarray(w.T), _np(gx), _np(h0), _np(c0), hs)
+        with _single_threaded_blas():
+            if trainable:
+                cs = _WORKSPACE.lend(B, T + 1, H)
+                gates, tanh_c = _WORKSPACE.take(B, T, 4 * H), _WORKSPACE.take(B, T, H)
+                _lstm_forward(blocks, *args, cs, gates, tanh_c)
+                ctx.state = (hs, cs, gates, tanh_c, w, blocks)
+                c_last = cs[:, T]
+            else:
+                c_last = np.empty((B, H), _F)
+                _lstm_infer(blocks, *args, c_last)
         ctx.set_materialize_grads(False)
         out = torch.from_numpy(hs)
-        return out[:, 1:], out[:, T], torch.from_numpy(cs[:, T])
+        return out[:, 1:], out[:, T], torch.from_numpy(c_last)
 
     @staticmethod
     def backward(ctx, d_all, d_h_last, d_c_last):
@@ -284,11 +449,14 @@ class _LSTMRecurrence(torch.autograd.Function):
         B, T, H = tanh_c.shape
         dh = np.zeros((B, H), _F) if d_h_last is None else _np(d_h_last).copy()
         dc = np.zeros((B, H), _F) if d_c_last is None else _np(d_c_last).copy()
-        d_gates = np.empty((B, T, 4 * H), _F)
-        rows = (_grad_all(d_all, tanh_c), dh, dc, cs, gates, tanh_c, d_gates)
-        _in_parallel(_lstm_backward, blocks, (w,), rows)
-        d_w = _sum_outer(d_gates, hs[:, :-1])
-        return torch.from_numpy(d_gates), torch.from_numpy(dh), torch.from_numpy(dc), d_w
+        d_gates = _WORKSPACE.lend(B, T, 4 * H)
+        grads = _grad_all(d_all, tanh_c)
+        with _single_threaded_blas():
+            _lstm_backward(blocks, w, grads, dh, dc, cs, gates, tanh_c, d_gates)
+        d_w = _sum_outer(d_gates, hs[:, :-1])[:, :H]
+        _WORKSPACE.give(gates, tanh_c, *([grads] if d_all is None else []))
+        del ctx.state
+        return torch.from_numpy(d_gates), torch.from_numpy(dh), torch.from_numpy(dc), d_w, None
 
 
 def supports_fused(rnn: nn.Module, x: torch.Tensor) -> bool:
@@ -333,6 +501,8 @@ def fused_rnn(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, hx=None):
         hx = (zeros, zeros) if is_lstm else zeros
     layer_in = x
     h_n, c_n = [], []
+    inputs = [x, *rnn.parameters(), *(hx if isinstance(hx, tuple) else [hx])]
+    trainable = torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
     for layer in range(layers):
         w_ih = getattr(rnn, f"weight_ih_l{layer}")
         w_hh = getattr(rnn, f"weight_hh_l{layer}")
@@ -340,13 +510,13 @@ def fused_rnn(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, hx=None):
         b_hh = getattr(rnn, f"bias_hh_l{layer}")
         if is_lstm:
             gx = F.linear(layer_in, w_ih, b_ih + b_hh)
-            out, h, c = _LSTMRecurrence.apply(gx, hx[0][layer], hx[1][layer], w_hh)
+            out, h, c = _LSTMRecurrence.apply(gx, hx[0][layer], hx[1][layer], w_hh, trainable)
             c_n.append(c)
         else:
             # b_hn stays apart: it is multiplied by the reset gate
             b_rz = torch.cat([b_hh[: 2 * H], b_hh.new_zeros(H)])
             gx = F.linear(layer_in, w_ih, b_ih + b_rz)
-            out, h = _GRURecurrence.apply(gx, hx[layer], w_hh, b_hh[2 * H :])
+            out, h = _GRURecurrence.apply(gx, hx[layer], w_hh, b_hh[2 * H :], trainable)
         h_n.append(h)
         layer_in = out
         if layer < layers - 1 and rnn.dropout > 0:

@@ -103,3 +103,19 @@ def test_non_finite_values_propagate():
     x[0, 1, 0] = float("nan")
     out, _ = fused_rnn(rnn, x)
     assert torch.isnan(out[0, 1:]).all() and torch.isfinite(out[0, 0]).all()
+
+
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_inference_kernels_equal_the_training_kernels(cell):
+    """Without gradients the kernels skip what backward needs: same outputs and states
+    (to float32 rounding: the compiler may fuse a multiply-add differently)."""
+    torch.manual_seed(1)
+    rnn = CELLS[cell](5, 16, num_layers=2, batch_first=True)
+    x = torch.randn(40, 30, 5)
+    with torch.no_grad():
+        light_out, light_state = fused_rnn(rnn, x)
+    full_out, full_state = fused_rnn(rnn, x.requires_grad_())
+    torch.testing.assert_close(light_out, full_out.detach(), rtol=0, atol=1e-6)
+    for a, b in zip(light_state if cell == "lstm" else (light_state,),
+                    full_state if cell == "lstm" else (full_state,)):
+        torch.testing.assert_close(a, b.detach(), rtol=0, atol=1e-6)
