@@ -239,8 +239,12 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             self, trainer, num_samples, mc_dropout, predict_likelihood_parameters, dataloader_kwargs
         )
         if not fast:
+            # as in _setup_for_train: Darts pins memory by default, which is useless on CPU
+            # and warns on every sampled prediction
+            defaults = {"pin_memory": torch.cuda.is_available()}
             if isinstance(dataset, BatchedInferenceDataset):
-                dataloader_kwargs = {"collate_fn": collate_batch, **(dataloader_kwargs or {})}
+                defaults["collate_fn"] = collate_batch
+            dataloader_kwargs = {**defaults, **(dataloader_kwargs or {})}
             return super().predict_from_dataset(
                 n, dataset, trainer=trainer, batch_size=batch_size, verbose=verbose,
                 n_jobs=n_jobs, roll_size=roll_size, num_samples=num_samples,

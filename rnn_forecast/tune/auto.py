@@ -145,8 +145,10 @@ class AutoRNNForecaster(BaseEstimator):
         other search processes) count.
     timeout
         Seconds after which each search process stops starting trials.
-    n_epochs, batch_size
-        Training budget of every trial and of the final refit.
+    n_epochs
+        Training epochs of every trial and of the final refit.
+    batch_size
+        Batch size of every trial and of the final refit.
     validation_size
         Tail of each series held out to score trials: a fraction or a number of steps.
     metric
