@@ -278,6 +278,7 @@ def _lstm_backward_rows(w_hh, d_all, dh, dc, cs, gates, tanh_c, d_gates):
                 d_gates[b, t, j] = step[b, j]
         np.dot(step, w_hh, dh)
 
+
 @_parallel
 def _lstm_backward(blocks, w_hh, d_all, dh, dc, cs, gates, tanh_c, d_gates):
     """``_lstm_backward_rows`` on ``blocks`` blocks of rows, in parallel."""
