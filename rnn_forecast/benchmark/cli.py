@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             run_dataset(setup, args.out, data_dir=args.data_dir, device=args.device, threads=args.threads,
                         neuralforecast=not args.no_neuralforecast, command=command)
     summaries = [p for p in SUMMARY_FILES if Path(p).exists()] if args.out == DEFAULT_OUT else []
-    path = write_report(args.out, args.report, readme=summaries)
+    path = write_report(args.out, args.report, readme=summaries, data_dir=args.data_dir)
     print(f"report: {path} ({time.perf_counter() - began:.0f} s in all)")
     return 0
 

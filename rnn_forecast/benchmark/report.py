@@ -1,8 +1,9 @@
-"""Markdown report, plots and verdicts, rebuilt from the result files alone.
+"""Markdown report, plots and verdicts, rebuilt from the result files.
 
 ``write_report(results_dir, report_path)`` reads every ``<dataset>.csv`` (and its
 ``_by_horizon.csv``, ``_forecasts.csv`` and ``.json``) written by the runner and
-writes ``REPORT.md`` with PNG plots next to it. Every sentence that compares models is
+writes ``REPORT.md`` with PNG plots next to it. The forecast plots draw the actual
+values from the dataset itself (result files hold no copy of the data). Every sentence that compares models is
 computed here from the per-seed numbers (:mod:`.verdict`), never written by hand.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rnn_forecast.benchmark.protocol import DATASETS
+from rnn_forecast.benchmark.protocol import DATASETS, Setup, build_task
 from rnn_forecast.benchmark.verdict import ALPHA, mean_std, recommend, welch
 
 OURS = ("LSTMForecaster", "GRUForecaster")
@@ -143,7 +144,13 @@ def _stocks_lines(rows: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _plots(name: str, data: dict, out_dir: Path, verdict: dict) -> list[str]:
+def _actual(meta: dict, times: pd.DatetimeIndex, data_dir) -> np.ndarray:
+    """The plotted series' actual values at ``times``, in original units, from the dataset."""
+    setup = Setup(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["setup"].items()})
+    return build_task(setup, data_dir).original[0][times].values()[:, 0]
+
+
+def _plots(name: str, data: dict, out_dir: Path, verdict: dict, data_dir=None) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -153,7 +160,7 @@ def _plots(name: str, data: dict, out_dir: Path, verdict: dict) -> list[str]:
     means = rows.groupby("model")[PRIMARY].mean()
     peers = rows[rows["family"] == "peer"].groupby("model")[PRIMARY].mean()
     shown = ["actual", *OURS, peers.idxmin(), verdict["best_baseline"]]
-    frame = data["forecasts"]
+    frame = data["forecasts"].assign(actual=lambda f: _actual(data["meta"], f.index, data_dir))
     fig, ax = plt.subplots(figsize=(9, 3.2))
     for col in shown:
         ax.plot(frame.index, frame[col], lw=2 if col == "actual" else 1,
@@ -258,7 +265,7 @@ def _protocol(results: dict) -> list[str]:
 
 
 def write_report(results_dir: str | Path = "benchmarks/results", report_path: str | Path = "benchmarks/REPORT.md",
-                 readme: str | Path | list | None = None) -> Path:
+                 readme: str | Path | list | None = None, data_dir=None) -> Path:
     """Write the Markdown report and its plots from the result files.
 
     Parameters
@@ -271,6 +278,9 @@ def write_report(results_dir: str | Path = "benchmarks/results", report_path: st
         A file (or a list of files) whose summary block, between the
         ``benchmark-summary`` markers, is replaced by this run's summary (so the README
         and docs show the numbers of the last run). Files without the markers are left alone.
+    data_dir
+        Folder of the dataset files, for the actual values in the forecast plots
+        (default: ``$RNN_FORECAST_DATA``, else downloaded; see :mod:`rnn_forecast.datasets`).
 
     Returns
     -------
@@ -343,7 +353,7 @@ def write_report(results_dir: str | Path = "benchmarks/results", report_path: st
                 f"Verdict: {verdicts[name]['recommendation'].reason}", ""]
         if name == "stocks":
             out += [*_stocks_lines(rows.assign(horizon=data["meta"]["setup"]["horizon"])), ""]
-        out += [f"![{p[:-4].replace('_', ' ')}](plots/{p})" for p in _plots(name, data, plots, verdicts[name])]
+        out += [f"![{p[:-4].replace('_', ' ')}](plots/{p})" for p in _plots(name, data, plots, verdicts[name], data_dir)]
         out.append("")
     if quick:
         hours = {name: full_mode_hours(data) for name, data in results.items()}
