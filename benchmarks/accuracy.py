@@ -168,8 +168,6 @@ def write(rows: list[dict], args) -> pd.DataFrame:
         device=_device(),
     )
     old = pd.read_csv(path) if path.exists() else new.iloc[:0]
-    if "train_stride" not in old:  # rows written before the option existed used every window
-        old["train_stride"] = 1
     table = pd.concat([old, new]).drop_duplicates(KEY, keep="last").sort_values(KEY)
     table.to_csv(path, index=False, float_format="%.5g")
     _markdown(table)

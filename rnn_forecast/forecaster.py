@@ -33,6 +33,18 @@ from rnn_forecast.windows import BatchedInferenceDataset, BatchedTrainingDataset
 from rnn_forecast.persistence import PersistenceMixin
 
 
+def _loader_kwargs(dataset, user_kwargs: dict | None) -> dict:
+    """``DataLoader`` arguments: ours for the batched datasets, then the user's on top.
+
+    Darts pins memory by default, which is useless on CPU and warns on every loader;
+    batched datasets need their pass-through ``collate_fn``.
+    """
+    defaults = {"pin_memory": torch.cuda.is_available()}
+    if isinstance(dataset, (BatchedTrainingDataset, BatchedInferenceDataset)):
+        defaults["collate_fn"] = collate_batch
+    return {**defaults, **(user_kwargs or {})}
+
+
 class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, MixedCovariatesTorchModel):
     """Recurrent (LSTM or GRU) forecaster with past, future and static covariates.
 
@@ -239,12 +251,7 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             self, trainer, num_samples, mc_dropout, predict_likelihood_parameters, dataloader_kwargs
         )
         if not fast:
-            # as in _setup_for_train: Darts pins memory by default, which is useless on CPU
-            # and warns on every sampled prediction
-            defaults = {"pin_memory": torch.cuda.is_available()}
-            if isinstance(dataset, BatchedInferenceDataset):
-                defaults["collate_fn"] = collate_batch
-            dataloader_kwargs = {**defaults, **(dataloader_kwargs or {})}
+            dataloader_kwargs = _loader_kwargs(dataset, dataloader_kwargs)
             return super().predict_from_dataset(
                 n, dataset, trainer=trainer, batch_size=batch_size, verbose=verbose,
                 n_jobs=n_jobs, roll_size=roll_size, num_samples=num_samples,
@@ -270,11 +277,8 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
 
     def _setup_for_train(self, train_dataset, val_dataset=None, *args, dataloader_kwargs=None, **kwargs):
         # every training entry point (fit, fit_from_dataset, lr_find, scale_batch_size)
-        # builds its DataLoaders here: batched datasets need their pass-through collate
-        defaults = {"pin_memory": torch.cuda.is_available()}  # pinning is useless on CPU
-        if isinstance(train_dataset, BatchedTrainingDataset):
-            defaults["collate_fn"] = collate_batch
-        dataloader_kwargs = {**defaults, **(dataloader_kwargs or {})}
+        # builds its DataLoaders here
+        dataloader_kwargs = _loader_kwargs(train_dataset, dataloader_kwargs)
         return super()._setup_for_train(
             train_dataset, val_dataset, *args, dataloader_kwargs=dataloader_kwargs, **kwargs
         )
@@ -359,10 +363,7 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
 
     def _deterministic_call(self, num_samples: int, mc_dropout: bool, kwargs: dict) -> bool:
         return (
-            self.likelihood is None
-            and num_samples == 1
-            and not mc_dropout
-            and kwargs.get("random_state") is None
+            kwargs.get("random_state") is None
             and can_skip_trainer(self, kwargs.get("trainer"), num_samples, mc_dropout,
                                  kwargs.get("predict_likelihood_parameters", False),
                                  kwargs.get("dataloader_kwargs"))

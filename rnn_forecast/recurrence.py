@@ -359,20 +359,27 @@ def _grad_all(d_all: torch.Tensor | None, like: np.ndarray) -> np.ndarray:
     return _np(d_all)
 
 
-def _sum_outer(grads: np.ndarray, states: np.ndarray) -> torch.Tensor:
-    """``sum_{b,t} grads[b,t]^T [states[b,t], 1]``: ``(B,T,G), (B,T,H) -> (G, H + 1)``.
+def _sum_outer(grads: np.ndarray, states: np.ndarray, bias: bool) -> torch.Tensor:
+    """``sum_{b,t} grads[b,t]^T states[b,t]``: ``(B,T,G), (B,T,H) -> (G, H)``.
 
-    One GEMM over all steps; the appended column of ones makes its last column the
-    bias gradient ``sum_{b,t} grads[b,t]``.
+    One GEMM over all steps. With ``bias``, a column of ones is appended to the states,
+    so the result's last column ``(G, H + 1)`` is the bias gradient ``sum_{b,t} grads[b,t]``.
     """
     (B, T, G), H = grads.shape, states.shape[-1]
-    flat = _WORKSPACE.take(B * T, H + 1)
-    with_ones = flat.reshape(B, T, H + 1)  # a view: flat is contiguous
-    with_ones[..., :H] = states
-    with_ones[..., H] = 1
+    width = H + bias
+    flat = _WORKSPACE.take(B * T, width)
+    packed = flat.reshape(B, T, width)  # a view: flat is contiguous
+    packed[..., :H] = states
+    if bias:
+        packed[..., H] = 1
     out = torch.from_numpy(grads.reshape(-1, G)).t() @ torch.from_numpy(flat)
     _WORKSPACE.give(flat)
     return out
+
+
+def _state_grad(d: torch.Tensor | None, B: int, H: int) -> np.ndarray:
+    """A writable copy of the gradient w.r.t. a last state (zeros if none flowed back)."""
+    return np.zeros((B, H), _F) if d is None else _np(d).copy()
 
 
 class _GRURecurrence(torch.autograd.Function):
@@ -404,12 +411,12 @@ class _GRURecurrence(torch.autograd.Function):
     def backward(ctx, d_all, d_last):
         hs, rz, ghn, n, w, blocks = ctx.state
         B, T, H = n.shape
-        dh = np.zeros((B, H), _F) if d_last is None else _np(d_last).copy()
+        dh = _state_grad(d_last, B, H)
         d_gx, d_gh = _WORKSPACE.lend(B, T, 3 * H), _WORKSPACE.take(B, T, 3 * H)
         grads = _grad_all(d_all, n)
         with _single_threaded_blas():
             _gru_backward(blocks, w, grads, dh, hs, rz, ghn, n, d_gx, d_gh)
-        d_wb = _sum_outer(d_gh, hs[:, :-1])
+        d_wb = _sum_outer(d_gh, hs[:, :-1], bias=True)
         d_w, d_b_hn = d_wb[:, :H], d_wb[2 * H :, H]
         _WORKSPACE.give(rz, ghn, n, d_gh, *([grads] if d_all is None else []))
         del ctx.state
@@ -448,13 +455,12 @@ class _LSTMRecurrence(torch.autograd.Function):
     def backward(ctx, d_all, d_h_last, d_c_last):
         hs, cs, gates, tanh_c, w, blocks = ctx.state
         B, T, H = tanh_c.shape
-        dh = np.zeros((B, H), _F) if d_h_last is None else _np(d_h_last).copy()
-        dc = np.zeros((B, H), _F) if d_c_last is None else _np(d_c_last).copy()
+        dh, dc = _state_grad(d_h_last, B, H), _state_grad(d_c_last, B, H)
         d_gates = _WORKSPACE.lend(B, T, 4 * H)
         grads = _grad_all(d_all, tanh_c)
         with _single_threaded_blas():
             _lstm_backward(blocks, w, grads, dh, dc, cs, gates, tanh_c, d_gates)
-        d_w = _sum_outer(d_gates, hs[:, :-1])[:, :H]
+        d_w = _sum_outer(d_gates, hs[:, :-1], bias=False)  # the biases' gradient flows through gx
         _WORKSPACE.give(gates, tanh_c, *([grads] if d_all is None else []))
         del ctx.state
         return torch.from_numpy(d_gates), torch.from_numpy(dh), torch.from_numpy(dc), d_w, None

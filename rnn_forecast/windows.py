@@ -91,11 +91,7 @@ class BatchedTrainingDataset(SequentialTorchTrainingDataset):
         series = self.series[s]
         first = s * self.max_samples_per_ts
         ref_end = self._get_end_of_output_idx(series, s, first)
-        sources = {
-            "series": series,
-            "past_covariates": self.past_covariates[s] if self.uses_past_covariates else None,
-            "future_covariates": self.future_covariates[s] if self.uses_future_covariates else None,
-        }
+        sources = _sources(self, s)
         bounds = self._memory_indexer(
             series_idx=s, series=series, shift=self.shift,
             input_chunk_length=self.input_chunk_length,
@@ -132,6 +128,15 @@ def _gather(columns: dict, plan: _SeriesPlan, rows: np.ndarray, shift: np.ndarra
         column(name, windows.shape[1:], values.dtype)[rows] = windows
     if plan.static is not None:
         column("static_covariates", plan.static.shape, plan.static.dtype)[rows] = plan.static
+
+
+def _sources(dataset, s: int) -> dict:
+    """Series ``s`` of a Darts sequential dataset and its covariates (``None`` if unused)."""
+    return {
+        "series": dataset.series[s],
+        "past_covariates": dataset.past_covariates[s] if dataset.uses_past_covariates else None,
+        "future_covariates": dataset.future_covariates[s] if dataset.uses_future_covariates else None,
+    }
 
 
 def _plan_fields(bounds: dict, sources: dict, fields: dict) -> dict:
@@ -203,11 +208,7 @@ class BatchedInferenceDataset(SequentialTorchInferenceDataset):
             return self._plans[s]
         series = self.series[s]
         end = len(series) if self.bounds is None else int(self.bounds[s, 0])
-        sources = {
-            "series": series,
-            "past_covariates": self.past_covariates[s] if self.uses_past_covariates else None,
-            "future_covariates": self.future_covariates[s] if self.uses_future_covariates else None,
-        }
+        sources = _sources(self, s)
         bounds = self._memory_indexer(
             series_idx=s, series=series, shift=self.input_chunk_length + self.output_chunk_shift,
             input_chunk_length=self.input_chunk_length,

@@ -167,6 +167,15 @@ class Task:
         return sum(max(0, len(s) - width + 1) for s in self.train)
 
 
+# dataset -> (loader, ltsf_borders split, how the split is described in the report)
+_OT_DATASETS = {
+    "weather": (datasets.load_weather, "custom",
+                "70/10/20 rows of the regularized 10-minute series (ltsf_borders 'custom')"),
+    "etth1": (datasets.load_etth1, "etth1",
+              "12/4/4 months (ltsf_borders 'etth1'); rows after the test months unused"),
+}
+
+
 def build_task(setup: Setup, data_dir=None) -> Task:
     """Load ``setup.dataset`` and prepare it under the protocol.
 
@@ -189,20 +198,14 @@ def build_task(setup: Setup, data_dir=None) -> Task:
         target, past, future = data.target, data.past_covariates, data.future_covariates
         borders = datasets.ltsf_borders(len(target), "custom", setup.lookback)
         rule = "70/10/20 rows (ltsf_borders 'custom')"
-    elif setup.dataset == "weather":
-        data = datasets.load_weather(data_dir)
+    elif setup.dataset in _OT_DATASETS:
+        # forecast the oil temperature / CO2 column `OT` from the other variables
+        load, split, rule = _OT_DATASETS[setup.dataset]
+        data = load(data_dir)
         target = data.target["OT"]
         past = data.target.drop_columns(["OT"])
         future = None
-        borders = datasets.ltsf_borders(len(target), "custom", setup.lookback)
-        rule = "70/10/20 rows of the regularized 10-minute series (ltsf_borders 'custom')"
-    elif setup.dataset == "etth1":
-        data = datasets.load_etth1(data_dir)
-        target = data.target["OT"]
-        past = data.target.drop_columns(["OT"])
-        future = None
-        borders = datasets.ltsf_borders(len(target), "etth1", setup.lookback)
-        rule = "12/4/4 months (ltsf_borders 'etth1'); rows after the test months unused"
+        borders = datasets.ltsf_borders(len(target), split, setup.lookback)
     else:
         raise ValueError(f"unknown dataset {setup.dataset!r}; choose from {DATASETS}")
     test_begin, test_end = borders["val"][1], borders["test"][1]
