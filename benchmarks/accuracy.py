@@ -61,8 +61,10 @@ def trainer_kwargs(patience: int, progress: bool) -> dict:
     }
 
 
-def our_model(cell: str, horizon: int, lookback: int, args, work_dir: str) -> RNNForecaster:
-    return RNNForecaster(
+def our_model(cell: str, horizon: int, lookback: int, args, work_dir: str,
+              **overrides) -> RNNForecaster:
+    """The configuration of docs/accuracy.md; ``overrides`` replace constructor arguments."""
+    params = dict(
         input_chunk_length=lookback,
         output_chunk_length=horizon,
         cell=cell,
@@ -85,6 +87,7 @@ def our_model(cell: str, horizon: int, lookback: int, args, work_dir: str) -> RN
         model_name=f"{cell}",
         pl_trainer_kwargs=trainer_kwargs(args.patience, args.progress),
     )
+    return RNNForecaster(**{**params, **overrides})
 
 
 def dlinear(horizon: int, lookback: int, args, work_dir: str) -> DLinearModel:
@@ -144,19 +147,25 @@ def run(dataset: str, horizon: int, lookback: int, args) -> list[dict]:
     if not args.no_dlinear:
         candidates["DLinear (Darts)"] = lambda d: dlinear(horizon, lookback, args, d)
     for name, make in candidates.items():
-        with tempfile.TemporaryDirectory() as work_dir:
-            model = make(work_dir)
-            began = time.perf_counter()
-            model.fit(split.train, val_series=split.val, load_best=True,
-                      max_samples_per_ts=args.max_train_windows, stride=args.train_stride)
-            seconds = time.perf_counter() - began
-            epochs = model.trainer.current_epoch  # before predicting: Darts may replace the trainer
-            mse, mae = score(model, split.test, lookback, horizon)
-        rows.append({**base, "model": name, "mse": mse, "mae": mae, "epochs": epochs,
-                     "train_s": seconds, "params": sum(p.numel() for p in model.model.parameters())})
-        print(f"{dataset} H={horizon} L={lookback} {name}: MSE {mse:.4f} MAE {mae:.4f} "
-              f"({seconds:.0f} s)", flush=True)
+        result = fit_and_score(make, split, lookback, horizon, args)
+        rows.append({**base, "model": name, **result})
+        print(f"{dataset} H={horizon} L={lookback} {name}: MSE {result['mse']:.4f} "
+              f"MAE {result['mae']:.4f} ({result['train_s']:.0f} s)", flush=True)
     return rows
+
+
+def fit_and_score(make, split, lookback: int, horizon: int, args) -> dict:
+    """Train ``make(work_dir)`` on ``split`` (best validation epoch kept) and score it on the test part."""
+    with tempfile.TemporaryDirectory() as work_dir:
+        model = make(work_dir)
+        began = time.perf_counter()
+        model.fit(split.train, val_series=split.val, load_best=True,
+                  max_samples_per_ts=args.max_train_windows, stride=args.train_stride)
+        seconds = time.perf_counter() - began
+        epochs = model.trainer.current_epoch  # before predicting: Darts may replace the trainer
+        mse, mae = score(model, split.test, lookback, horizon)
+    return {"mse": mse, "mae": mae, "epochs": epochs, "train_s": seconds,
+            "params": sum(p.numel() for p in model.model.parameters())}
 
 
 def write(rows: list[dict], args) -> pd.DataFrame:
@@ -183,10 +192,13 @@ def _device() -> str:
 
 
 def _markdown(table: pd.DataFrame) -> None:
-    mean = table.groupby(["dataset", "lookback", "horizon", "model"])[["mse", "mae"]].mean()
+    groups = table.groupby(["dataset", "lookback", "horizon", "model"])
+    mean = groups[["mse", "mae"]].mean().join(groups.mse.std().rename("mse_std")).join(
+        groups.seed.nunique().rename("seeds"))
     lines = ["# Long-horizon accuracy (test MSE / MAE, standardized scale)", "",
              "Produced by `python benchmarks/accuracy.py` (see its docstring); one row per "
-             "dataset, lookback and horizon, mean over the seeds in accuracy.csv.", ""]
+             "dataset, lookback and horizon, mean over the seeds in accuracy.csv (with the "
+             "standard deviation of the MSE where there is more than one seed).", ""]
     for (dataset, lookback), part in mean.groupby(level=[0, 1]):
         models = sorted(part.index.get_level_values("model").unique())
         lines += [f"## {dataset}, lookback {lookback}", "",
@@ -195,7 +207,7 @@ def _markdown(table: pd.DataFrame) -> None:
             cells = []
             for model in models:
                 key = (dataset, lookback, horizon, model)
-                cells.append(f"{row.loc[key, 'mse']:.3f} / {row.loc[key, 'mae']:.3f}" if key in row.index else "")
+                cells.append(_cell(row.loc[key]) if key in row.index else "")
             lines.append(f"| {horizon} | " + " | ".join(cells) + " |")
         lines.append("")
         trained = table[(table.dataset == dataset) & (table.lookback == lookback) & (table.epochs > 0)]
@@ -212,6 +224,13 @@ def _markdown(table: pd.DataFrame) -> None:
     (RESULTS / "accuracy.md").write_text("\n".join(lines))
 
 
+def _cell(result: pd.Series) -> str:
+    """``MSE / MAE`` of one model, with the MSE's spread over seeds when there are several."""
+    if result.seeds > 1 and result.mse_std > 0:  # repeat-last does not depend on the seed
+        return f"{result.mse:.3f} ± {result.mse_std:.3f} / {result.mae:.3f} ({result.seeds:.0f} seeds)"
+    return f"{result.mse:.3f} / {result.mae:.3f}"
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", nargs="+", choices=["weather", "etth1"], default=["etth1"])
@@ -219,6 +238,19 @@ def main(argv=None) -> None:
     parser.add_argument("--lookbacks", nargs="+", type=int, default=[96, 720])
     # no cells (`--cells` alone): only the baselines
     parser.add_argument("--cells", nargs="*", choices=["lstm", "gru"], default=["lstm", "gru"])
+    parser.add_argument("--no-dlinear", action="store_true")
+    add_training_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    for dataset in args.dataset:
+        for lookback in args.lookbacks:
+            for horizon in args.horizons:
+                write(run(dataset, horizon, lookback, args), args)
+    print(f"written {RESULTS / 'accuracy.csv'} and {RESULTS / 'accuracy.md'}")
+
+
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The training options shared with ``benchmarks/ablation.py``."""
     parser.add_argument("--hidden-dim", type=int, default=128)
     parser.add_argument("--segment-length", type=int, default=48)
     parser.add_argument("--dropout", type=float, default=0.1)
@@ -232,16 +264,8 @@ def main(argv=None) -> None:
     # almost entirely, so a stride covers the whole training period at 1/k of the cost
     parser.add_argument("--train-stride", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-dlinear", action="store_true")
     parser.add_argument("--progress", action="store_true")
     parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args(argv)
-    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
-    for dataset in args.dataset:
-        for lookback in args.lookbacks:
-            for horizon in args.horizons:
-                write(run(dataset, horizon, lookback, args), args)
-    print(f"written {RESULTS / 'accuracy.csv'} and {RESULTS / 'accuracy.md'}")
 
 
 if __name__ == "__main__":

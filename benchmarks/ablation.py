@@ -1,0 +1,134 @@
+"""Ablation of the long-horizon options: what each one of them is worth.
+
+Starts from the configuration of docs/accuracy.md (``benchmarks/accuracy.py``: segments
+of 48, parallel decoder, channel independence, subtract-last, L1 loss, dropout 0.1,
+Adam with an exponential learning-rate decay) and changes one thing at a time, under
+the same protocol (``ltsf_split``, early stopping on validation, best epoch kept, MSE
+and MAE over every test window on the standardized scale).
+
+Results are merged into ``benchmarks/results/ablation.csv`` (keyed by dataset,
+horizon, lookback, cell, variant, seed) and ``benchmarks/results/ablation.md`` is
+rebuilt from the whole CSV, with each variant's change against ``full`` of the same
+run key.
+
+Example (the runs of docs/accuracy.md)::
+
+    python benchmarks/ablation.py --dataset etth1 --horizon 96 --lookback 720 --cells gru
+    python benchmarks/ablation.py --dataset etth1 --horizon 96 --lookback 96 --cells gru \\
+        --variants full "no segments"
+    python benchmarks/ablation.py --dataset weather --horizon 96 --lookback 96 --cells gru \
+        --train-stride 6 --variants full "40 epochs"
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from accuracy import RESULTS, _device, add_training_arguments, fit_and_score, load, our_model
+
+KEY = ["dataset", "horizon", "lookback", "cell", "variant", "seed"]
+
+# variant -> (what changes, constructor overrides); callables so each run gets fresh modules
+VARIANTS = {
+    "full": ("nothing (the docs/accuracy.md configuration)", lambda: {}),
+    "mlp decoder": ("direct MLP head instead of the parallel decoder",
+                    lambda: {"decoder": "mlp"}),
+    "no channel independence": ("one model over all components at once",
+                                lambda: {"channel_independence": False}),
+    "no normalization": ("no subtract-last (and no RevIN)", lambda: {"subtract_last": False}),
+    "RevIN": ("reversible instance norm instead of subtract-last",
+              lambda: {"subtract_last": False, "use_reversible_instance_norm": True}),
+    "MSE loss": ("MSE training loss instead of L1", lambda: {"loss_fn": torch.nn.MSELoss()}),
+    "constant lr": ("no learning-rate decay",
+                    lambda: {"lr_scheduler_cls": None, "lr_scheduler_kwargs": None}),
+    "no dropout": ("dropout 0 instead of 0.1", lambda: {"dropout": 0.0}),
+    "segments of 24": ("segment length 24 instead of 48", lambda: {"segment_length": 24}),
+    "40 epochs": ("at most 40 epochs instead of 20", lambda: {"n_epochs": 40}),
+    "no segments": ("one recurrent step per time step (segment_length=None)",
+                    lambda: {"segment_length": None}),
+}
+
+
+def run(cell: str, variant: str, args) -> dict:
+    split = load(args.dataset, args.lookback, args.data_dir)
+    overrides = VARIANTS[variant][1]()
+    result = fit_and_score(
+        lambda d: our_model(cell, args.horizon, args.lookback, args, d, **overrides),
+        split, args.lookback, args.horizon, args,
+    )
+    print(f"{args.dataset} H={args.horizon} L={args.lookback} {cell} {variant}: "
+          f"MSE {result['mse']:.4f} MAE {result['mae']:.4f} ({result['train_s']:.0f} s, "
+          f"{result['epochs']} epochs)", flush=True)
+    return {"dataset": args.dataset, "horizon": args.horizon, "lookback": args.lookback,
+            "cell": cell, "variant": variant, "seed": args.seed, **result}
+
+
+def write(rows: list[dict], args) -> pd.DataFrame:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / "ablation.csv"
+    new = pd.DataFrame(rows).assign(
+        hidden_dim=args.hidden_dim, batch_size=args.batch_size, max_epochs=args.epochs,
+        train_stride=args.train_stride, device=_device(),
+    )
+    old = pd.read_csv(path) if path.exists() else new.iloc[:0]
+    table = pd.concat([old, new]).drop_duplicates(KEY, keep="last").sort_values(KEY)
+    table.to_csv(path, index=False, float_format="%.5g")
+    (RESULTS / "ablation.md").write_text(markdown(table))
+    return table
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """One section per (dataset, horizon, lookback, seed); MSE change against ``full``."""
+    lines = ["# Ablation of the long-horizon options (test MSE / MAE, standardized scale)", "",
+             "Produced by `python benchmarks/ablation.py` (see its docstring). Each variant "
+             "changes one thing of the configuration in docs/accuracy.md; ΔMSE is against "
+             "`full` of the same cell and run.", ""]
+    order = {name: i for i, name in enumerate(VARIANTS)}
+    for (dataset, horizon, lookback, seed), part in table.groupby(
+            ["dataset", "horizon", "lookback", "seed"]):
+        cells = sorted(part.cell.unique())
+        lines += [f"## {dataset}, horizon {horizon}, lookback {lookback}, seed {seed}", "",
+                  "| variant | change | " + " | ".join(
+                      f"{c.upper()} MSE / MAE | {c.upper()} ΔMSE | {c.upper()} fit s (epochs)"
+                      for c in cells) + " |",
+                  "|---|---|" + "---|---|---|" * len(cells)]
+        by = part.set_index(["variant", "cell"])
+        for variant in sorted(part.variant.unique(), key=lambda v: order.get(v, len(order))):
+            row = [variant, VARIANTS[variant][0] if variant in VARIANTS else ""]
+            for c in cells:
+                if (variant, c) not in by.index:
+                    row += ["", "", ""]
+                    continue
+                r = by.loc[(variant, c)]
+                full = by.loc[("full", c), "mse"] if ("full", c) in by.index else None
+                delta = f"{r.mse - full:+.3f} ({(r.mse / full - 1) * 100:+.1f}%)" if full else ""
+                row += [f"{r.mse:.3f} / {r.mae:.3f}", delta, f"{r.train_s:.0f} ({r.epochs:.0f})"]
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", choices=["weather", "etth1"], default="etth1")
+    parser.add_argument("--horizon", type=int, default=96)
+    parser.add_argument("--lookback", type=int, default=720)
+    parser.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["gru"])
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
+                        default=[v for v in VARIANTS if v not in ("no segments", "40 epochs")])
+    add_training_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    for cell in args.cells:
+        for variant in args.variants:
+            write([run(cell, variant, args)], args)
+    print(f"written {RESULTS / 'ablation.csv'} and {RESULTS / 'ablation.md'}")
+
+
+if __name__ == "__main__":
+    main()
