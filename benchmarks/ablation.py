@@ -11,13 +11,13 @@ horizon, lookback, cell, variant, seed) and ``benchmarks/results/ablation.md`` i
 rebuilt from the whole CSV, with each variant's change against ``full`` of the same
 run key.
 
-Example (the runs of docs/accuracy.md)::
+Examples (among the runs of docs/accuracy.md)::
 
     python benchmarks/ablation.py --dataset etth1 --horizon 96 --lookback 720 --cells gru
     python benchmarks/ablation.py --dataset etth1 --horizon 96 --lookback 96 --cells gru \\
         --variants full "no segments"
-    python benchmarks/ablation.py --dataset weather --horizon 96 --lookback 96 --cells gru \
-        --train-stride 6 --variants full "40 epochs"
+    python benchmarks/ablation.py --dataset weather --horizon 720 --lookback 96 --cells gru \\
+        --train-stride 6 --variants full "MSE loss" "40 epochs"
 """
 
 from __future__ import annotations
