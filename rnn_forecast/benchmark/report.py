@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rnn_forecast.benchmark.models import baselines
 from rnn_forecast.benchmark.protocol import DATASETS, Setup, build_task
 from rnn_forecast.benchmark.verdict import ALPHA, mean_std, recommend, welch
 
@@ -144,10 +145,17 @@ def _stocks_lines(rows: pd.DataFrame) -> list[str]:
     return lines
 
 
-def _actual(meta: dict, times: pd.DatetimeIndex, data_dir) -> np.ndarray:
-    """The plotted series' actual values at ``times``, in original units, from the dataset."""
+def _from_dataset(meta: dict, times: pd.DatetimeIndex, baseline: str, data_dir) -> dict[str, np.ndarray]:
+    """The plotted series' actual values and ``baseline``'s forecasts at ``times``.
+
+    Both are recomputed from the dataset (original units) rather than stored with the
+    results: a naive forecast repeats the data, so storing it would copy the dataset.
+    """
     setup = Setup(**{k: tuple(v) if isinstance(v, list) else v for k, v in meta["setup"].items()})
-    return build_task(setup, data_dir).original[0][times].values()[:, 0]
+    task = build_task(setup, data_dir)
+    contender = next(c for c in baselines(setup) if c.name == baseline)
+    return {"actual": task.original[0][times].values()[:, 0],
+            baseline: contender.backtest(task)[0][times].values()[:, 0]}
 
 
 def _plots(name: str, data: dict, out_dir: Path, verdict: dict, data_dir=None) -> list[str]:
@@ -160,7 +168,8 @@ def _plots(name: str, data: dict, out_dir: Path, verdict: dict, data_dir=None) -
     means = rows.groupby("model")[PRIMARY].mean()
     peers = rows[rows["family"] == "peer"].groupby("model")[PRIMARY].mean()
     shown = ["actual", *OURS, peers.idxmin(), verdict["best_baseline"]]
-    frame = data["forecasts"].assign(actual=lambda f: _actual(data["meta"], f.index, data_dir))
+    frame = data["forecasts"].assign(
+        **_from_dataset(data["meta"], data["forecasts"].index, verdict["best_baseline"], data_dir))
     fig, ax = plt.subplots(figsize=(9, 3.2))
     for col in shown:
         ax.plot(frame.index, frame[col], lw=2 if col == "actual" else 1,

@@ -5,8 +5,10 @@ Outputs, in ``out_dir`` (``benchmarks/results`` by default):
 =============================  =========================================================
 ``<dataset>.csv``              one row per model and seed: accuracy, costs, budget
 ``<dataset>_by_horizon.csv``   MAE at each step ahead, per model and seed
-``<dataset>_forecasts.csv``    every model's first test windows of seed 0 (the actual
-                               values are not copied: the report reads the dataset)
+``<dataset>_forecasts.csv``    every trained model's first test windows of seed 0 (the
+                               actual values and the baselines' forecasts, which are
+                               copies of the data, are not stored: the report
+                               recomputes them from the dataset)
 ``<dataset>.json``             protocol, notes, environment, command and wall time
 =============================  =========================================================
 """
@@ -229,7 +231,9 @@ def run_dataset(
     result = evaluate(task, contenders, device, log=log)
     rows, by_horizon = result.rows, result.by_horizon
     shown = PLOTTED_WINDOWS[setup.dataset] * setup.horizon
-    plotted = {name: forecasts[0][:shown] for name, forecasts in result.forecasts.items()}
+    trained = {c.name for c in contenders if c.family != "baseline"}
+    plotted = {name: forecasts[0][:shown] for name, forecasts in result.forecasts.items()
+               if name in trained}
     frame = pd.DataFrame(rows)
     frame.insert(0, "dataset", setup.dataset)
     frame.to_csv(out / f"{setup.dataset}.csv", index=False, float_format="%.6g")
