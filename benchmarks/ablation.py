@@ -29,7 +29,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from accuracy import RESULTS, _device, add_training_arguments, fit_and_score, load, our_model
+from accuracy import (RESULTS, _device, add_training_arguments, fit_and_score, load,
+                      merge_into_csv, our_model)
 
 KEY = ["dataset", "horizon", "lookback", "cell", "variant", "seed"]
 
@@ -54,8 +55,7 @@ VARIANTS = {
 }
 
 
-def run(cell: str, variant: str, args) -> dict:
-    split = load(args.dataset, args.lookback, args.data_dir)
+def run(cell: str, variant: str, split, args) -> dict:
     overrides = VARIANTS[variant][1]()
     result = fit_and_score(
         lambda d: our_model(cell, args.horizon, args.lookback, args, d, **overrides),
@@ -69,15 +69,11 @@ def run(cell: str, variant: str, args) -> dict:
 
 
 def write(rows: list[dict], args) -> pd.DataFrame:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "ablation.csv"
     new = pd.DataFrame(rows).assign(
         hidden_dim=args.hidden_dim, batch_size=args.batch_size, max_epochs=args.epochs,
         train_stride=args.train_stride, device=_device(),
     )
-    old = pd.read_csv(path) if path.exists() else new.iloc[:0]
-    table = pd.concat([old, new]).drop_duplicates(KEY, keep="last").sort_values(KEY)
-    table.to_csv(path, index=False, float_format="%.5g")
+    table = merge_into_csv(RESULTS / "ablation.csv", new, KEY)
     (RESULTS / "ablation.md").write_text(markdown(table))
     return table
 
@@ -124,9 +120,10 @@ def main(argv=None) -> None:
     add_training_arguments(parser)
     args = parser.parse_args(argv)
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
+    split = load(args.dataset, args.lookback, args.data_dir)
     for cell in args.cells:
         for variant in args.variants:
-            write([run(cell, variant, args)], args)
+            write([run(cell, variant, split, args)], args)
     print(f"written {RESULTS / 'ablation.csv'} and {RESULTS / 'ablation.md'}")
 
 

@@ -169,17 +169,22 @@ def fit_and_score(make, split, lookback: int, horizon: int, args) -> dict:
 
 
 def write(rows: list[dict], args) -> pd.DataFrame:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / "accuracy.csv"
     new = pd.DataFrame(rows).assign(
         hidden_dim=args.hidden_dim, segment_length=args.segment_length, lr=args.lr,
         batch_size=args.batch_size, max_epochs=args.epochs, train_stride=args.train_stride,
         device=_device(),
     )
-    old = pd.read_csv(path) if path.exists() else new.iloc[:0]
-    table = pd.concat([old, new]).drop_duplicates(KEY, keep="last").sort_values(KEY)
-    table.to_csv(path, index=False, float_format="%.5g")
+    table = merge_into_csv(RESULTS / "accuracy.csv", new, KEY)
     _markdown(table)
+    return table
+
+
+def merge_into_csv(path: Path, new: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Rows of ``path`` with ``new`` merged in (a new run replaces the one of the same ``key``)."""
+    path.parent.mkdir(exist_ok=True)
+    old = pd.read_csv(path) if path.exists() else new.iloc[:0]
+    table = pd.concat([old, new]).drop_duplicates(key, keep="last").sort_values(key)
+    table.to_csv(path, index=False, float_format="%.5g")
     return table
 
 

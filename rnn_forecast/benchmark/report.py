@@ -2,9 +2,10 @@
 
 ``write_report(results_dir, report_path)`` reads every ``<dataset>.csv`` (and its
 ``_by_horizon.csv``, ``_forecasts.csv`` and ``.json``) written by the runner and
-writes ``REPORT.md`` with PNG plots next to it. The forecast plots draw the actual
-values from the dataset itself (result files hold no copy of the data). Every sentence that compares models is
-computed here from the per-seed numbers (:mod:`.verdict`), never written by hand.
+writes ``REPORT.md`` with PNG plots next to it. The forecast plots recompute the actual
+values and the naive baseline's forecasts from the dataset (result files hold no copy of
+the data). Every sentence that compares models is computed here from the per-seed
+numbers (:mod:`.verdict`), never written by hand.
 """
 
 from __future__ import annotations
