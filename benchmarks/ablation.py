@@ -41,9 +41,16 @@ VARIANTS = {
                     lambda: {"decoder": "mlp"}),
     "no channel independence": ("one model over all components at once",
                                 lambda: {"channel_independence": False}),
-    "no normalization": ("no subtract-last (and no RevIN)", lambda: {"subtract_last": False}),
+    "no normalization": ("no subtract-last (and no RevIN)", lambda: {"normalization": None}),
     "RevIN": ("reversible instance norm instead of subtract-last",
-              lambda: {"subtract_last": False, "use_reversible_instance_norm": True}),
+              lambda: {"normalization": None, "use_reversible_instance_norm": True}),
+    "level_scale": ("subtract the last value and divide by the window's std (the 0.2 default)",
+                    lambda: {"normalization": "level_scale"}),
+    "auto segments": ("segment_length='auto' (min(48, ceil(L / 4)))",
+                      lambda: {"segment_length": "auto"}),
+    "auto segments, level_scale": ("the 0.2 defaults: automatic segments and level_scale",
+                                   lambda: {"segment_length": "auto", "normalization": "level_scale"}),
+    "segments of 12": ("segment length 12 instead of 48", lambda: {"segment_length": 12}),
     "MSE loss": ("MSE training loss instead of L1", lambda: {"loss_fn": torch.nn.MSELoss()}),
     "constant lr": ("no learning-rate decay",
                     lambda: {"lr_scheduler_cls": None, "lr_scheduler_kwargs": None}),
@@ -116,7 +123,9 @@ def main(argv=None) -> None:
     parser.add_argument("--lookback", type=int, default=720)
     parser.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["gru"])
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
-                        default=[v for v in VARIANTS if v not in ("no segments", "40 epochs")])
+                        default=[v for v in VARIANTS if v not in (
+                            "no segments", "40 epochs", "level_scale", "auto segments",
+                            "auto segments, level_scale", "segments of 12")])
     add_training_arguments(parser)
     args = parser.parse_args(argv)
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)

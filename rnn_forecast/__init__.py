@@ -3,9 +3,9 @@
 from darts.utils.serialization import add_safe_globals
 
 from rnn_forecast.forecaster import GRUForecaster, LSTMForecaster, RNNForecaster
-from rnn_forecast.module import RecurrentForecastModule
+from rnn_forecast.module import POINTWISE, RecurrentForecastModule
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Darts loads models with an allow-list of classes; ours must be on it so that a plain
 # `GRUForecaster.load(path)` works.
@@ -35,6 +35,7 @@ __all__ = [
     "CellComparison",
     "GRUForecaster",
     "LSTMForecaster",
+    "POINTWISE",
     "RNNForecaster",
     "RecurrentForecastModule",
     "__version__",

@@ -18,7 +18,7 @@ from darts import TimeSeries
 from rnn_forecast.benchmark.models import DartsTorchContender, baselines
 from rnn_forecast.benchmark.protocol import Setup, custom_task
 from rnn_forecast.benchmark.runner import evaluate
-from rnn_forecast.benchmark.verdict import Recommendation, recommend
+from rnn_forecast.benchmark.verdict import Recommendation, recommend, versus_best_baseline
 from rnn_forecast.budget import Budget
 from rnn_forecast.forecaster import RNNForecaster
 
@@ -35,8 +35,9 @@ class CellComparison:
     Attributes
     ----------
     recommendation
-        ``recommendation.choice`` is ``"LSTM"``, ``"GRU"`` or ``"tie"``;
-        ``recommendation.reason`` says why, with the numbers.
+        ``recommendation.choice`` is ``"LSTM"``, ``"GRU"`` or ``"tie"``, or the name of
+        the best baseline (e.g. ``"SeasonalNaive(12)"``) when neither cell beats it
+        beyond noise; ``recommendation.reason`` says why, with the numbers.
     table
         One row per model: mean and standard deviation over seeds of each metric
         (``mse``, ``mae``, ``mase``, ``smape``) and cost (``train_s``, ``windows_per_s``,
@@ -51,6 +52,8 @@ class CellComparison:
         The target series in original units.
     budget, metric
         What each cell was given, and the deciding metric.
+    season
+        The seasonal period used (given, or detected by Darts' ``check_seasonality``).
     """
 
     recommendation: Recommendation
@@ -61,6 +64,7 @@ class CellComparison:
     actual: list[TimeSeries]
     budget: Budget
     metric: str
+    season: int = 1
 
     def __str__(self) -> str:
         return f"{self.table.to_string(float_format=lambda x: f'{x:.4g}')}\n\n{self.recommendation.reason}"
@@ -113,7 +117,7 @@ def compare_cells(
     input_chunk_length: int | None = None,
     test_size: float = 0.2,
     seeds: Sequence[int] = (0, 1, 2),
-    season: int = 1,
+    season: int | None = None,
     metric: str = "mase",
     include_baselines: bool = True,
     scale: bool = True,
@@ -123,12 +127,15 @@ def compare_cells(
 ) -> CellComparison:
     """Train an LSTM and a GRU forecaster under one budget, backtest both, recommend one.
 
-    The last ``test_size`` of the series is the test period; both cells train on the
-    steps before it (scaled with statistics of those steps when ``scale=True``) and
-    forecast the test period in non-overlapping ``forecast_horizon``-step windows with
-    Darts' ``historical_forecasts`` (no retraining), once per seed. Accuracy decides
-    when it differs beyond noise (Welch's t-test over seeds, p < 0.05); otherwise the
-    faster cell wins if it is faster beyond noise; otherwise it is a tie.
+    The last ``test_size`` of the series is the test period; both cells (with the
+    forecasters' defaults, plus ``model_kwargs``) train on the steps before it (scaled
+    with statistics of those steps when ``scale=True``) and forecast the test period in
+    non-overlapping ``forecast_horizon``-step windows with Darts'
+    ``historical_forecasts`` (no retraining), once per seed. Accuracy decides when it
+    differs beyond noise (Welch's t-test over seeds, p < 0.05); otherwise the faster
+    cell wins if it is faster beyond noise; otherwise it is a tie. When the baselines
+    run and neither cell beats the best of them beyond noise, the recommendation is
+    that baseline, and the reason says so.
 
     Parameters
     ----------
@@ -144,14 +151,17 @@ def compare_cells(
         wall-clock time for each cell: the faster cell does more epochs) or both; a dict
         or an int (epochs) work too.
     input_chunk_length
-        Lookback; default ``2 * forecast_horizon``.
+        Lookback; default ``max(2 * forecast_horizon, season)``, at least one season.
     test_size
         Fraction of the series (in ``(0, 1)``) or number of steps held out.
     seeds
         One training run per seed; at least 2 (3 or more recommended) to tell a
         difference from noise.
     season
-        Seasonal period ``m`` of MASE and of the seasonal-naive baseline (1: naive).
+        Seasonal period ``m`` of MASE and of the seasonal-naive baseline (1: none).
+        ``None`` (default): detected on the training part of the (first) series with
+        Darts' ``check_seasonality`` (the first significant peak of the autocorrelation
+        up to half the training length, at most 400 lags), 1 if none is found.
     metric
         Deciding metric: ``"mse"``, ``"mae"``, ``"mase"`` or ``"smape"``.
     include_baselines
@@ -197,7 +207,11 @@ def compare_cells(
     reserved = sorted(set(model_kwargs) & set(_RESERVED))
     if reserved:
         raise ValueError(f"`model_kwargs` may not set {reserved}: compare_cells sets them itself.")
-    lookback = input_chunk_length or 2 * forecast_horizon
+    if season is None:
+        season = detect_season(series, test_size)
+    elif isinstance(season, bool) or not isinstance(season, int) or season < 1:
+        raise ValueError(f"`season` must be a positive integer or None (detect it), got {season!r}.")
+    lookback = input_chunk_length or max(2 * forecast_horizon, season)
     setup = Setup("custom", "user series", lookback=lookback, horizon=forecast_horizon, season=season,
                   naive_seasons=(1, season) if season > 1 else (1,), epochs=budget.n_epochs, seeds=seeds)
     task = custom_task(series, setup, past_covariates, future_covariates, test_size=test_size, scale=scale)
@@ -223,9 +237,48 @@ def compare_cells(
     rec = recommend(("LSTM", "GRU"), (per["LSTM"][metric].tolist(), per["GRU"][metric].tolist()),
                     (per["LSTM"]["_cost"].tolist(), per["GRU"]["_cost"].tolist()), metric=metric.upper(),
                     cost_name="train time" if budget.seconds is None else "time per 1000 windows")
+    if include_baselines:
+        rec = _against_baselines(rec, runs, metric)
     columns = [c for c in (*METRICS, *COSTS) if c in runs]
     grouped = runs.groupby("model", sort=False)[columns]
     table = grouped.mean().join(grouped.std(ddof=1).add_suffix("_std"))
     by_horizon = pd.DataFrame(result.by_horizon).groupby(["step", "model"], sort=False)["mae"].mean().unstack("model")
     return CellComparison(rec, table, runs.drop(columns="_cost"), by_horizon, result.forecasts,
-                          task.original, budget, metric)
+                          task.original, budget, metric, season)
+
+
+def _against_baselines(rec: Recommendation, runs: pd.DataFrame, metric: str) -> Recommendation:
+    """``rec``, or the best baseline when neither cell beats it beyond noise."""
+    scores = {name: group[metric].tolist() for name, group in runs.groupby("model", sort=False)}
+    families = runs.groupby("model", sort=False)["family"].first()
+    check = versus_best_baseline(scores, ("LSTM", "GRU"), [m for m in scores if families[m] == "baseline"])
+    if check.beats_baseline:
+        return rec
+    reason = (f"{check.baseline}: neither cell beats it beyond noise. {check.sentence(metric.upper())} "
+              f"Use {check.baseline}, or give the cells more data or training and compare again. "
+              f"Between the two cells: {rec.reason}")
+    return Recommendation(check.baseline, reason, rec.accuracy, rec.cost)
+
+
+def detect_season(series, test_size: float | int = 0.2) -> int:
+    """The seasonal period of the training part of ``series`` (its first series), or 1.
+
+    Darts' ``check_seasonality`` on the steps before the test period: the first
+    significant local maximum of the autocorrelation up to ``min(n // 2, 400)`` lags.
+    """
+    from darts.utils.statistics import check_seasonality
+
+    from rnn_forecast.inputs import as_series
+
+    first = as_series(series, "series")
+    first = first[0] if isinstance(first, list) else first
+    n = len(first)
+    n_test = int(round(n * test_size)) if isinstance(test_size, float) else int(test_size)
+    train = first[: max(2, n - n_test)]
+    if train.n_components > 1:
+        train = train.univariate_component(0)
+    max_lag = min(len(train) // 2, 400)
+    if max_lag < 2:
+        return 1
+    found, period = check_seasonality(train, max_lag=max_lag)
+    return int(period) if found and period > 1 else 1

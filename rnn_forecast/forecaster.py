@@ -26,7 +26,7 @@ from darts.utils.data.torch_datasets.utils import TorchTrainingSample
 
 from rnn_forecast.callbacks import TrainingGuardMixin
 from rnn_forecast.inputs import check_positive_int, fit_inputs, inference_inputs
-from rnn_forecast.module import RecurrentForecastModule, check_module_options
+from rnn_forecast.module import RecurrentForecastModule, check_module_options, location_scale_masks
 from rnn_forecast.params import SklearnParamsMixin
 from rnn_forecast.inference import can_skip_trainer, predict_windows
 from rnn_forecast.windows import BatchedInferenceDataset, BatchedTrainingDataset, collate_batch
@@ -48,10 +48,19 @@ def _loader_kwargs(dataset, user_kwargs: dict | None) -> dict:
 class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, MixedCovariatesTorchModel):
     """Recurrent (LSTM or GRU) forecaster with past, future and static covariates.
 
-    An LSTM/GRU encoder reads the last ``input_chunk_length`` steps of the target and
-    covariates; an MLP head maps its final hidden state (with the future-known
-    covariates of the forecast window) to the next ``output_chunk_length`` steps at
-    once. Longer horizons ``n`` are rolled out auto-regressively by Darts.
+    By default (the measured-best design, docs/defaults.md) each input window is
+    normalized by its last value and its standard deviation, each target component is
+    forecast on its own with shared weights, the LSTM/GRU encoder reads the lookback in
+    segments of several steps, and a parallel decoder steps the same cell once per
+    output segment, with the future-known covariates of that segment; the forecasts are
+    mapped back to the data's units. Raw, unscaled series work as they are. Training
+    minimizes the mean absolute error (``loss_fn=torch.nn.L1Loss()``). Longer horizons
+    ``n > output_chunk_length`` are rolled out auto-regressively by Darts.
+
+    ``**POINTWISE`` (:data:`rnn_forecast.POINTWISE`) gives the plain point-wise design
+    instead (one recurrent step per time step, a direct MLP head on the last hidden
+    state, components modelled jointly, no normalization), the design of Darts'
+    ``BlockRNNModel``.
 
     Parameters
     ----------
@@ -77,28 +86,38 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
     use_static_covariates
         Use the static covariates of the target series, if any.
     segment_length
-        Segment-wise recurrence (SegRNN, Lin et al. 2023): the lookback, a multiple of
-        ``segment_length``, is cut into segments embedded linearly, so the recurrence
-        runs ``input_chunk_length / segment_length`` steps; also the output segment
-        length of the ``"parallel"`` decoder. ``None``: one step per time step.
+        Segment-wise recurrence (SegRNN, Lin et al. 2023): the lookback is cut into
+        segments of ``segment_length`` steps, each embedded linearly, so the recurrence
+        runs ``ceil(input_chunk_length / segment_length)`` steps (the first segment is
+        padded when the length does not divide the lookback); also the output segment
+        length of the ``"parallel"`` decoder. ``"auto"`` (default):
+        ``min(48, ceil(input_chunk_length / 4))``, at least four segments of at most 48
+        steps. ``None``: one recurrent step per time step.
     decoder
-        ``"mlp"``: a direct head from the final hidden state to all output steps;
-        ``"parallel"``: SegRNN's parallel multi-step decoder, one recurrent step per
-        output segment with learned position (and channel) embeddings.
+        ``"parallel"`` (default): SegRNN's parallel multi-step decoder, one recurrent
+        step per output segment with learned position (and channel) embeddings;
+        ``"mlp"``: a direct head from the final hidden state to all output steps.
     channel_independence
         Forecast each target component as a univariate series with shared weights
-        (PatchTST, Nie et al. 2023); covariates are shared by all components.
-    subtract_last
-        Subtract each input window's last value and add it back to the forecast
-        (SegRNN's normalization); ``use_reversible_instance_norm=True`` gives RevIN
-        (Kim et al. 2022) instead.
+        (PatchTST, Nie et al. 2023; default); covariates are shared by all components.
+    normalization
+        ``"level_scale"`` (default): subtract each input window's last value and divide
+        by its standard deviation (per component), and map the forecast back, so the
+        network sees the same scale whatever the data's units; ``"level"``: subtract the
+        last value only (SegRNN's normalization); ``None``: no normalization.
+        ``use_reversible_instance_norm=True`` (with ``normalization=None``) gives Darts'
+        RevIN (Kim et al. 2022) instead. With a likelihood, its location parameters are
+        mapped back (and its spread parameters scaled): Gaussian, Laplace, Cauchy and
+        quantile regression; other likelihoods need ``normalization=None``.
+    loss_fn
+        Training loss without a likelihood; ``None`` (default): ``torch.nn.L1Loss()``.
     rnn_backend
         ``"auto"`` (default): fused CPU kernels for float32 training/inference on CPU
         (:mod:`rnn_forecast.recurrence`), ``torch.nn`` (cuDNN) elsewhere; ``"torch"``:
         always ``torch.nn.LSTM``/``GRU``. Same parameters and results either way.
     **kwargs
         Darts ``TorchForecastingModel`` parameters: ``batch_size``, ``n_epochs``,
-        ``likelihood``, ``loss_fn``, ``torch_metrics``, ``optimizer_cls``,
+        ``likelihood``, ``torch_metrics``, ``optimizer_cls``,
         ``optimizer_kwargs``, ``lr_scheduler_cls``, ``lr_scheduler_kwargs``,
         ``use_reversible_instance_norm``, ``random_state``, ``pl_trainer_kwargs``,
         ``add_encoders``, ``model_name``, ``work_dir``, ``save_checkpoints``,
@@ -124,17 +143,29 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
         dropout: float = 0.0,
         activation: str = "ReLU",
         use_static_covariates: bool = True,
-        segment_length: int | None = None,
-        decoder: str = "mlp",
-        channel_independence: bool = False,
-        subtract_last: bool = False,
+        segment_length: int | str | None = "auto",
+        decoder: str = "parallel",
+        channel_independence: bool = True,
+        normalization: str | None = "level_scale",
         rnn_backend: str = "auto",
+        loss_fn: torch.nn.Module | None = None,
         **kwargs,
     ):
+        if "subtract_last" in kwargs:
+            raise TypeError(
+                "`subtract_last` was replaced by `normalization` in rnn_forecast 0.2: "
+                "`subtract_last=True` is `normalization='level'`, `subtract_last=False` is "
+                "`normalization=None` (the default is now 'level_scale')."
+            )
         super().__init__(**self._extract_torch_model_params(**self.model_params))
+        # loss_fn=None reaches the module, whose default is L1 (also when Darts reloads it)
         self.pl_module_params = self._extract_pl_module_params(**self.model_params)
         _check_architecture(hidden_dim, n_rnn_layers, hidden_fc_sizes, dropout, activation)
-        check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk_length)
+        check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk_length,
+                             normalization)
+        if normalization is not None:  # fails early for a likelihood that cannot be mapped back
+            likelihood = kwargs.get("likelihood")
+            location_scale_masks(likelihood, likelihood.num_parameters if likelihood else 1, normalization)
         self.cell = cell
         self.hidden_dim = hidden_dim
         self.n_rnn_layers = n_rnn_layers
@@ -145,7 +176,7 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
         self.segment_length = segment_length
         self.decoder = decoder
         self.channel_independence = channel_independence
-        self.subtract_last = subtract_last
+        self.normalization = normalization
         self._considers_static_covariates = use_static_covariates
         self._enable_user_checkpoints(kwargs.get("pl_trainer_kwargs") or {})
 
@@ -182,7 +213,7 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             decoder=self.decoder,
             channel_independence=self.channel_independence,
             static_components=static.shape[0] if static is not None else 1,
-            subtract_last=self.subtract_last,
+            normalization=self.normalization,
             **self.pl_module_params,
         )
 

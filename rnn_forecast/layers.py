@@ -42,12 +42,15 @@ def build_mlp(
 
 
 class SegmentEmbedding(nn.Module):
-    """``(U, L, D) -> (U, L / w, d)``: each run of ``w`` steps (all features) -> ``d``.
+    """``(U, L, D) -> (U, ceil(L / w), d)``: each run of ``w`` steps (all features) -> ``d``.
+
+    When ``w`` does not divide ``L``, the window is padded in front by repeating its
+    first step, so the last segment always ends at the most recent step.
 
     Parameters
     ----------
     segment_length
-        ``w``; the lookback ``L`` must be a multiple of it.
+        ``w``, steps per segment.
     in_features
         ``D``, features per time step.
     out_features
@@ -62,7 +65,11 @@ class SegmentEmbedding(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         units, length, features = x.shape
-        segments = x.reshape(units, length // self.segment_length, self.segment_length * features)
+        w = self.segment_length
+        pad = -length % w
+        if pad:
+            x = torch.cat([x[:, :1].expand(-1, pad, -1), x], dim=1)
+        segments = x.reshape(units, (length + pad) // w, w * features)
         return self.act(self.proj(segments))
 
 

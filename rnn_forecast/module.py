@@ -22,14 +22,18 @@ tensor             shape                content
 ``predict_step`` on a ``(past, future_known)`` batch returns ``(B, T, C, nr_params)``:
 ``nr_params`` is 1 without a likelihood, otherwise the likelihood's parameters.
 
-Design options (all off by default; see docs/accuracy.md for what each one buys):
+Design options (the defaults are the measured-best design, docs/defaults.md;
+:data:`POINTWISE` turns all four off, giving the plain point-wise encoder and MLP head):
 
-* ``segment_length``: segment-wise recurrence (SegRNN, Lin et al. 2023);
-* ``decoder="parallel"``: SegRNN's parallel multi-step decoder, next to the direct
-  ``"mlp"`` head (Darts' auto-regressive roll-out applies to either for ``n > T``);
+* ``segment_length``: segment-wise recurrence (SegRNN, Lin et al. 2023), ``"auto"``
+  by default (:func:`resolve_segment_length`);
+* ``decoder="parallel"``: SegRNN's parallel multi-step decoder (default), next to the
+  direct ``"mlp"`` head (Darts' auto-regressive roll-out applies to either for ``n > T``);
 * ``channel_independence``: one univariate series per target component, shared weights
-  (PatchTST, Nie et al. 2023);
-* ``subtract_last``: subtract each window's last target value and add it back
+  (PatchTST, Nie et al. 2023), on by default;
+* ``normalization``: ``"level_scale"`` (default) subtracts each window's last target
+  value and divides by the window's standard deviation, and maps the forecasts back,
+  so raw, unscaled series work as they are; ``"level"`` only subtracts the last value
   (SegRNN's normalization); Darts' ``use_reversible_instance_norm`` gives RevIN
   (Kim et al. 2022).
 """
@@ -54,11 +58,23 @@ from rnn_forecast.recurrence import fused_rnn, supports_fused
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 RNN_BACKENDS = ("auto", "torch", "fused")
 DECODERS = ("mlp", "parallel")
-# likelihood -> indices of its parameters that move with the data's level
-_LOCATION_PARAMETERS = {
-    "GaussianLikelihood": [0], "LaplaceLikelihood": [0], "CauchyLikelihood": [0],
-    "QuantileRegression": None,  # every quantile
-}  # fmt: skip
+NORMALIZATIONS = ("level_scale", "level", None)
+#: The plain point-wise architecture (one recurrent step per time step, a direct MLP
+#: head, components modelled jointly, no window normalization): the design of Darts'
+#: ``BlockRNNModel``, for comparisons. ``LSTMForecaster(..., **POINTWISE)``.
+POINTWISE = {"segment_length": None, "decoder": "mlp", "channel_independence": False,
+             "normalization": None}
+#: ``segment_length="auto"``: at least this many segments, of at most this many steps.
+AUTO_MIN_SEGMENTS, AUTO_MAX_SEGMENT = 4, 48
+# likelihood -> (indices of its parameters that move with the data's level and scale,
+# indices of softplus-activated spread parameters that move with its scale only)
+_LOCATION_SCALE_PARAMETERS = {
+    "GaussianLikelihood": ([0], [1]), "LaplaceLikelihood": ([0], [1]),
+    "CauchyLikelihood": ([0], [1]),
+    "QuantileRegression": (None, []),  # every quantile
+}
+# floor of a window's scale, relative to 1 + |last value|: constant windows stay finite
+_SCALE_FLOOR = 1e-5
 
 
 class RecurrentForecastModule(PLForecastingModule):
@@ -101,9 +117,11 @@ class RecurrentForecastModule(PLForecastingModule):
         ``"torch"``: always ``torch.nn.LSTM``/``GRU``; ``"fused"``: always the fused
         kernels (an error where they do not apply). Same parameters and results.
     segment_length
-        If set, ``w``: the lookback (a multiple of ``w``) is cut into segments of ``w``
-        steps, each embedded linearly into ``hidden_dim`` features, and the ``"parallel"``
-        decoder emits segments of ``w`` steps.
+        ``w``: the lookback is cut into ``ceil(L / w)`` segments of ``w`` steps (the
+        first one padded by repeating the first step when ``w`` does not divide ``L``),
+        each embedded linearly into ``hidden_dim`` features, and the ``"parallel"``
+        decoder emits segments of ``w`` steps. ``"auto"``: :func:`resolve_segment_length`;
+        ``None``: one recurrent step per time step.
     decoder
         ``"mlp"`` (direct head) or ``"parallel"`` (one recurrent step per output segment).
     channel_independence
@@ -112,12 +130,18 @@ class RecurrentForecastModule(PLForecastingModule):
     static_components
         ``C1``, the number of rows of the static covariates (``C`` or 1): with
         ``channel_independence`` each component gets its own row.
+    normalization
+        ``"level_scale"``: subtract each window's last target value and divide by the
+        window's standard deviation (per component), then map the forecasts back (with a
+        likelihood: its location parameters, and its spread parameters by the scale);
+        ``"level"``: subtract the last value only; ``None``: none.
     subtract_last
-        Subtract each window's last target value from the inputs and add it back to the
-        forecasts (location parameters, with a likelihood).
+        Legacy (rnn_forecast 0.1 checkpoints): ``True`` means ``normalization="level"``,
+        ``False`` means ``None``; overrides ``normalization`` when given.
     **kwargs
         Parameters of Darts' ``PLForecastingModule``: ``input_chunk_length`` and
-        ``output_chunk_length`` (required), ``likelihood``, ``loss_fn``, ``torch_metrics``,
+        ``output_chunk_length`` (required), ``likelihood``, ``loss_fn`` (default
+        ``torch.nn.L1Loss()``, where Darts' is MSE), ``torch_metrics``,
         ``optimizer_cls``/``optimizer_kwargs``, ``lr_scheduler_cls``/``lr_scheduler_kwargs``,
         ``use_reversible_instance_norm``.
     """
@@ -136,18 +160,25 @@ class RecurrentForecastModule(PLForecastingModule):
         activation: str = "ReLU",
         nr_params: int | None = None,
         rnn_backend: str = "auto",
-        segment_length: int | None = None,
-        decoder: str = "mlp",
-        channel_independence: bool = False,
+        segment_length: int | str | None = "auto",
+        decoder: str = "parallel",
+        channel_independence: bool = True,
         static_components: int = 1,
-        subtract_last: bool = False,
+        normalization: str | None = "level_scale",
+        subtract_last: bool | None = None,
         **kwargs,
     ):
-        check_module_options(cell, rnn_backend, decoder, segment_length, kwargs["input_chunk_length"])
+        if subtract_last is not None:
+            normalization = "level" if subtract_last else None
+        check_module_options(cell, rnn_backend, decoder, segment_length, kwargs["input_chunk_length"],
+                             normalization)
+        segment_length = resolve_segment_length(segment_length, kwargs["input_chunk_length"])
         if past_dim < target_dim:
             raise ValueError(
                 f"`past_dim` ({past_dim}) must include the {target_dim} target channels."
             )
+        if kwargs.get("loss_fn") is None:  # Darts' default is MSE; L1 measured better
+            kwargs["loss_fn"] = nn.L1Loss()
         if kwargs.get("train_sample_shape") is None:
             # lets the Darts base class know the target width when built stand-alone
             kwargs["train_sample_shape"] = {
@@ -159,11 +190,13 @@ class RecurrentForecastModule(PLForecastingModule):
         self.future_dim, self.static_dim = future_dim, static_dim
         self.segment_length = segment_length
         self.channel_independence = channel_independence
-        self.subtract_last = subtract_last
+        self.normalization = normalization
         likelihood = self.likelihood
         self.nr_params = nr_params or (likelihood.num_parameters if likelihood else 1)
-        if subtract_last:
-            self.register_buffer("_location", _location_parameters(likelihood, self.nr_params), False)
+        if normalization is not None:
+            location, spread = location_scale_masks(likelihood, self.nr_params, normalization)
+            self.register_buffer("_location", location, False)
+            self.register_buffer("_spread", spread, False)
 
         # one "unit" is a batch row, or one component of it with channel independence
         covariates = past_dim - target_dim
@@ -189,7 +222,7 @@ class RecurrentForecastModule(PLForecastingModule):
                 activation, dropout,
             )  # fmt: skip
         else:
-            shared = self.encoder.input_size == hidden_dim  # SegRNN shares the cell
+            shared = segment_length is not None  # SegRNN steps the encoder's own cell
             step_rnn = self.encoder if shared else CELLS[cell](
                 hidden_dim, hidden_dim, num_layers=n_rnn_layers, batch_first=True)  # fmt: skip
             self.head = ParallelSegmentDecoder(
@@ -216,9 +249,10 @@ class RecurrentForecastModule(PLForecastingModule):
         """
         target = x_in.past_target  # (B, L, C)
         batch, length, C = target.shape
-        last = target[:, -1:, :] if self.subtract_last else None
-        if last is not None:
-            target = target - last
+        level = scale = None
+        if self.normalization is not None:
+            level, scale = window_statistics(target, self.normalization)  # (B, 1, C) each
+            target = (target - level) if scale is None else (target - level) / scale
         covariates = [t for t in (x_in.past_covariates, x_in.historic_future_covariates) if t is not None]
         static, future = x_in.static_covariates, x_in.future_covariates
         channel = None
@@ -252,10 +286,24 @@ class RecurrentForecastModule(PLForecastingModule):
             out = out.reshape(batch, C, self.output_chunk_length, self.nr_params).transpose(1, 2)
         else:
             out = out.reshape(batch, self.output_chunk_length, C, self.nr_params)
-        if last is not None:
-            shift = last.unsqueeze(-1).expand(-1, -1, -1, self.nr_params) * self._location
-            out = out + shift
+        if level is not None:
+            out = self._denormalize(out, level, scale)
         return PLModuleOutput(prediction=out)
+
+    def _denormalize(self, out: torch.Tensor, level: torch.Tensor, scale: torch.Tensor | None):
+        """Map ``(B, T, C, P)`` outputs of the normalized problem back to the data's units.
+
+        Location parameters (forecasts, quantiles, means) become ``y * scale + level``;
+        softplus-activated spread parameters (a standard deviation) are multiplied by
+        ``scale`` through the softplus, so the likelihood still sees raw outputs.
+        """
+        level = level.unsqueeze(-1)  # (B, 1, C, 1)
+        if scale is not None:
+            scale = scale.unsqueeze(-1)
+            spread = _inverse_softplus(nn.functional.softplus(out) * scale)
+            out = torch.where(self._spread.bool(), spread, out)
+            out = out * torch.where(self._location.bool(), scale, torch.ones_like(scale))
+        return out + level * self._location
 
     def _encode(self, x: torch.Tensor):
         if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
@@ -340,37 +388,99 @@ class RecurrentForecastModule(PLForecastingModule):
         return self(module_input).prediction
 
 
-def check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk_length) -> None:
+def check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk_length,
+                         normalization="level_scale") -> None:
     """Raise a ``ValueError`` naming the first invalid architecture option."""
     for name, value, allowed in [
         ("cell", cell, tuple(CELLS)),
         ("rnn_backend", rnn_backend, RNN_BACKENDS),
         ("decoder", decoder, DECODERS),
+        ("normalization", normalization, NORMALIZATIONS),
     ]:
         if value not in allowed:
             raise ValueError(f"`{name}` must be one of {allowed}, got {value!r}.")
-    if segment_length is not None:
-        if isinstance(segment_length, bool) or not isinstance(segment_length, int) or segment_length < 1:
-            raise ValueError(f"`segment_length` must be a positive integer, got {segment_length!r}.")
-        if input_chunk_length % segment_length:
-            raise ValueError(
-                f"`input_chunk_length` ({input_chunk_length}) must be a multiple of "
-                f"`segment_length` ({segment_length})."
-            )
-
-
-def _location_parameters(likelihood, nr_params: int) -> torch.Tensor:
-    """Mask ``(nr_params,)`` of the outputs that shift with the level (``subtract_last``)."""
-    mask = torch.zeros(nr_params)
-    if likelihood is None:
-        mask[:] = 1
-        return mask
-    name = type(likelihood).__name__
-    if name not in _LOCATION_PARAMETERS:
+    if segment_length is None or segment_length == "auto":
+        return
+    if isinstance(segment_length, bool) or not isinstance(segment_length, int) or segment_length < 1:
         raise ValueError(
-            f"`subtract_last` needs outputs that shift with the data's level; {name} has "
-            f"no location parameter. Use one of {sorted(_LOCATION_PARAMETERS)} or no likelihood."
+            f"`segment_length` must be a positive integer, 'auto' or None, got {segment_length!r}."
         )
-    index = _LOCATION_PARAMETERS[name]
-    mask[index if index is not None else slice(None)] = 1
-    return mask
+    if segment_length > input_chunk_length:
+        raise ValueError(
+            f"`segment_length` ({segment_length}) must not exceed `input_chunk_length` "
+            f"({input_chunk_length}): the lookback holds at least one whole segment."
+        )
+
+
+def resolve_segment_length(segment_length: int | str | None, input_chunk_length: int) -> int | None:
+    """The segment length ``w`` that ``segment_length="auto"`` stands for.
+
+    ``w = min(48, ceil(L / 4))`` for a lookback of ``L`` steps: at least four segments,
+    of at most 48 steps each (SegRNN's length; ``L = 720`` gives 15 segments, ``L = 168``
+    hours 4 segments of 42). Any ``L`` works: when ``w`` does not divide it, the first
+    segment is padded. Integers and ``None`` are returned unchanged.
+
+    Examples
+    --------
+    >>> [resolve_segment_length("auto", L) for L in (7, 24, 96, 97, 168, 720, 2880)]
+    [2, 6, 24, 25, 42, 48, 48]
+    """
+    if segment_length != "auto":
+        return segment_length
+    return max(1, min(AUTO_MAX_SEGMENT, -(-input_chunk_length // AUTO_MIN_SEGMENTS)))
+
+
+def window_statistics(target: torch.Tensor, normalization: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Level and scale of each window and component.
+
+    Parameters
+    ----------
+    target
+        ``(B, L, C)`` past target values.
+    normalization
+        ``"level"`` or ``"level_scale"``.
+
+    Returns
+    -------
+    (torch.Tensor, torch.Tensor or None)
+        The last value ``(B, 1, C)``, and for ``"level_scale"`` the standard deviation
+        over the window ``(B, 1, C)``, floored at ``1e-5 * (1 + |last|)`` so that a
+        constant window divides by a small positive number rather than zero.
+    """
+    level = target[:, -1:, :]
+    if normalization == "level":
+        return level, None
+    std = target.std(dim=1, keepdim=True, unbiased=False)
+    return level, torch.maximum(std, _SCALE_FLOOR * (1 + level.abs()))
+
+
+def location_scale_masks(likelihood, nr_params: int, normalization: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masks ``(nr_params,)`` of the location and of the spread outputs.
+
+    Raises
+    ------
+    ValueError
+        For a likelihood whose forecasts cannot be mapped back from a normalized
+        window (one without a location parameter, e.g. Poisson).
+    """
+    location, spread = torch.zeros(nr_params), torch.zeros(nr_params)
+    if likelihood is None:
+        location[:] = 1
+        return location, spread
+    name = type(likelihood).__name__
+    if name not in _LOCATION_SCALE_PARAMETERS:
+        raise ValueError(
+            f"`normalization={normalization!r}` maps forecasts back by the window's level and "
+            f"scale, which {name} has no parameters for. Use one of "
+            f"{sorted(_LOCATION_SCALE_PARAMETERS)}, no likelihood, or `normalization=None`."
+        )
+    loc_index, spread_index = _LOCATION_SCALE_PARAMETERS[name]
+    location[loc_index if loc_index is not None else slice(None)] = 1
+    spread[spread_index] = 1
+    return location, spread
+
+
+def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
+    """``x`` with ``softplus(x) = y`` for ``y > 0`` (floored at 1e-20 to stay finite)."""
+    y = y.clamp_min(1e-20)
+    return y + torch.log(-torch.expm1(-y))

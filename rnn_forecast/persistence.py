@@ -97,6 +97,38 @@ def check_file_info(model, path: str, expected_cls: type) -> dict:
     return info
 
 
+def upgrade_legacy_parameters(model) -> None:
+    """Give a forecaster saved by rnn_forecast 0.1 the parameters of this version.
+
+    0.1 had ``subtract_last`` where 0.2 has ``normalization`` (``True`` is ``"level"``,
+    ``False`` is ``None``) and trained with Darts' MSE loss unless told otherwise, where
+    0.2's ``loss_fn=None`` means L1. Every other 0.1 parameter was recorded with its
+    value, so the old defaults stay in force: the loaded model forecasts, refits and
+    clones exactly as it did.
+    """
+    params = model._model_params
+    if "subtract_last" in params:
+        params["normalization"] = "level" if params.pop("subtract_last") else None
+        model.__dict__.pop("subtract_last", None)
+        model.normalization = params["normalization"]
+        if params.get("loss_fn") is None:
+            params["loss_fn"] = torch.nn.MSELoss()
+
+
+def restore_loss(model) -> None:
+    """Put the forecaster's ``loss_fn`` back into its loaded module.
+
+    Darts leaves the loss out of the checkpoint, and its ``load`` does not restore it
+    (its ``load_from_checkpoint`` does): fine-tuning a loaded model would otherwise
+    train on the module's default loss.
+    """
+    loss_fn = model.model_params.get("loss_fn")
+    if loss_fn is not None and model.model is not None:
+        model.model.criterion = loss_fn
+        model.model.train_criterion = copy.deepcopy(loss_fn)
+        model.model.val_criterion = copy.deepcopy(loss_fn)
+
+
 def _minor(version) -> tuple:
     return tuple(str(version).split(".")[:2])
 
@@ -235,6 +267,7 @@ class PersistenceMixin:
             raise FileNotFoundError(f"No saved model at {path!r}.")
         model = _read(path, trusted, kwargs.get("map_location"))
         info = check_file_info(model, path, cls)
+        upgrade_legacy_parameters(model)
         ckpt_path = path + ".ckpt"
         if info["ckpt_sha256"] is not None:
             if not os.path.isfile(ckpt_path):
@@ -252,6 +285,7 @@ class PersistenceMixin:
                 model.model = model._load_from_checkpoint(ckpt_path, trusted=trusted, **kwargs)
             except Exception as exc:
                 raise ModelFileError(f"Could not load the weights {ckpt_path!r}: {exc}") from exc
+            restore_loss(model)
         if pl_trainer_kwargs is not None:
             model.trainer_params = pl_trainer_kwargs
             model._model_params["pl_trainer_kwargs"] = copy.deepcopy(pl_trainer_kwargs)
@@ -288,6 +322,8 @@ class PersistenceMixin:
                 "corrupted; an earlier checkpoint can be chosen with `file_name=`."
             ) from exc
         model.__dict__.pop(_MARKER, None)
+        upgrade_legacy_parameters(model)
+        restore_loss(model)
         model._earlier_run = None
         return model
 
@@ -337,6 +373,7 @@ class PersistenceMixin:
             raise ModelFileError(f"Cannot resume from {last!r}: {base!r}, saved with it, is missing.")
         saved = _read(base, trusted=False, map_location=None)
         check_file_info(saved, base, type(self).__mro__[0])
+        upgrade_legacy_parameters(saved)
         try:
             self._check_ckpt_parameters(saved)
         except ValueError as exc:

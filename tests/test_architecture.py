@@ -10,22 +10,25 @@ from darts.utils.likelihood_models.torch import GaussianLikelihood, PoissonLikel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_forecast import RecurrentForecastModule, RNNForecaster
+from darts.utils.likelihood_models.torch import QuantileRegression
+
+from rnn_forecast import POINTWISE, RecurrentForecastModule, RNNForecaster
+from rnn_forecast.module import resolve_segment_length
 from rnn_forecast.testing import QUIET_TRAINER
 
 L, T, C = 12, 5, 3
 OPTIONS = list(itertools.product(
-    ["lstm", "gru"], [None, 4], ["mlp", "parallel"], [False, True], [False, True]))
+    ["lstm", "gru"], [None, 4, 5], ["mlp", "parallel"], [False, True], [None, "level", "level_scale"]))
 
 
 def module(cell="gru", segment_length=None, decoder="mlp", channel_independence=False,
-           subtract_last=False, past_covariates=2, future_dim=1, static=(C, 2), **kwargs):
+           normalization=None, past_covariates=2, future_dim=1, static=(C, 2), **kwargs):
     return RecurrentForecastModule(
         cell=cell, past_dim=C + past_covariates + future_dim, target_dim=C, future_dim=future_dim,
         static_dim=static[0] * static[1] if static else 0,
         static_components=static[0] if static else 1, hidden_dim=8,
         input_chunk_length=L, output_chunk_length=T, segment_length=segment_length,
-        decoder=decoder, channel_independence=channel_independence, subtract_last=subtract_last,
+        decoder=decoder, channel_independence=channel_independence, normalization=normalization,
         **kwargs,
     ).eval()
 
@@ -42,9 +45,9 @@ def inputs(batch=4, past_covariates=2, future_dim=1, static=(C, 2), seed=0):
     )
 
 
-@pytest.mark.parametrize("cell, segment_length, decoder, ci, subtract_last", OPTIONS)
-def test_every_option_combination_forecasts_the_right_shape(cell, segment_length, decoder, ci, subtract_last):
-    net = module(cell, segment_length, decoder, ci, subtract_last)
+@pytest.mark.parametrize("cell, segment_length, decoder, ci, normalization", OPTIONS)
+def test_every_option_combination_forecasts_the_right_shape(cell, segment_length, decoder, ci, normalization):
+    net = module(cell, segment_length, decoder, ci, normalization)
     out = net(inputs()).prediction
     assert out.shape == (4, T, C, 1) and torch.isfinite(out).all()
     out.sum().backward()  # every parameter takes part
@@ -57,49 +60,119 @@ def test_static_covariates_with_one_row_are_shared_by_all_channels(decoder):
     assert net(inputs(static=(1, 3))).prediction.shape == (4, T, C, 1)
 
 
-def test_segments_shorten_the_recurrence():
-    net = module(segment_length=4)
+@pytest.mark.parametrize("segment_length, steps", [(4, 3), (5, 3), (12, 1)])
+def test_segments_shorten_the_recurrence(segment_length, steps):
+    net = module(segment_length=segment_length)
     seen = []
     net.encoder.register_forward_hook(lambda m, args, out: seen.append(args[0].shape[1]))
     net.rnn_backend = "torch"  # the hook sees torch.nn calls
     net(inputs())
-    assert seen[0] == L // 4
+    assert seen[0] == steps  # ceil(L / w): a length that does not divide L pads the first segment
+
+
+def test_a_padded_first_segment_repeats_the_first_step():
+    """With w = 5 and L = 12, the 3 steps of padding copy step 0: as if the window began earlier."""
+    net = module(segment_length=5, past_covariates=0, future_dim=0, static=None)
+    x = inputs(past_covariates=0, future_dim=0, static=None)
+    longer = torch.cat([x.past_target[:, :1].expand(-1, 3, -1), x.past_target], dim=1)
+    torch.testing.assert_close(net.embedding(x.past_target), net.embedding(longer))
+
+
+@pytest.mark.parametrize("lookback, expected", [(1, 1), (2, 1), (3, 1), (7, 2), (12, 3), (24, 6), (28, 7),
+                                                (96, 24), (97, 25), (144, 36), (168, 42), (336, 48),
+                                                (720, 48), (2880, 48)])
+def test_automatic_segment_length_rule(lookback, expected):
+    assert resolve_segment_length("auto", lookback) == expected
+    net = RecurrentForecastModule(cell="gru", past_dim=1, target_dim=1, input_chunk_length=lookback,
+                                  output_chunk_length=3, hidden_dim=4)
+    assert net.segment_length == expected
 
 
 @settings(max_examples=20, deadline=None)
 @given(shift=st.floats(-50, 50), decoder=st.sampled_from(["mlp", "parallel"]),
        ci=st.booleans(), seed=st.integers(0, 1000))
-def test_subtract_last_makes_forecasts_shift_with_the_level(shift, decoder, ci, seed):
-    net = module(decoder=decoder, channel_independence=ci, subtract_last=True, past_covariates=0,
+def test_level_normalization_makes_forecasts_shift_with_the_level(shift, decoder, ci, seed):
+    net = module(decoder=decoder, channel_independence=ci, normalization="level", past_covariates=0,
                  future_dim=0, static=None)
     x = inputs(past_covariates=0, future_dim=0, static=None, seed=seed)
     moved = x.replace(past_target=x.past_target + shift)
     torch.testing.assert_close(net(moved).prediction, net(x).prediction + shift, atol=1e-3, rtol=1e-5)
 
 
-def test_subtract_last_shifts_only_location_parameters():
-    net = module(subtract_last=True, likelihood=GaussianLikelihood(), past_covariates=0,
+@settings(max_examples=25, deadline=None)
+@given(shift=st.floats(-1e4, 1e4), log_scale=st.floats(-6, 6), decoder=st.sampled_from(["mlp", "parallel"]),
+       ci=st.booleans(), seed=st.integers(0, 1000))
+def test_level_scale_normalization_makes_forecasts_follow_units(shift, log_scale, decoder, ci, seed):
+    """f(a x + b) = a f(x) + b: the same forecast in degC or in mK, in units or in millions."""
+    net = module(decoder=decoder, channel_independence=ci, normalization="level_scale",
+                 past_covariates=0, future_dim=0, static=None)
+    x = inputs(past_covariates=0, future_dim=0, static=None, seed=seed)
+    a = float(np.exp(log_scale))
+    moved = x.replace(past_target=x.past_target * a + shift)
+    expected = net(x).prediction * a + shift
+    torch.testing.assert_close(net(moved).prediction, expected, atol=1e-3 * a + 1e-6 * abs(shift), rtol=1e-4)
+
+
+def test_level_normalization_shifts_only_location_parameters():
+    net = module(normalization="level", likelihood=GaussianLikelihood(), past_covariates=0,
                  future_dim=0, static=None)
     x = inputs(past_covariates=0, future_dim=0, static=None)
     delta = net(x.replace(past_target=x.past_target + 10)).prediction - net(x).prediction
     torch.testing.assert_close(delta[..., 0], torch.full_like(delta[..., 0], 10.0))
     torch.testing.assert_close(delta[..., 1], torch.zeros_like(delta[..., 1]))
-    with pytest.raises(ValueError, match="location parameter"):
-        module(subtract_last=True, likelihood=PoissonLikelihood())
+    with pytest.raises(ValueError, match="PoissonLikelihood has no parameters for.*normalization=None"):
+        module(normalization="level", likelihood=PoissonLikelihood())
+
+
+def test_level_scale_moves_the_mean_and_scales_the_standard_deviation():
+    likelihood = GaussianLikelihood()
+    net = module(normalization="level_scale", likelihood=likelihood, past_covariates=0,
+                 future_dim=0, static=None)
+    x = inputs(past_covariates=0, future_dim=0, static=None)
+    mu, sigma = likelihood._params_from_output(net(x).prediction)
+    mu2, sigma2 = likelihood._params_from_output(net(x.replace(past_target=x.past_target * 100 + 7)).prediction)
+    torch.testing.assert_close(mu2, mu * 100 + 7, rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(sigma2, sigma * 100, rtol=1e-4, atol=1e-3)
+
+
+def test_level_scale_maps_every_quantile():
+    net = module(normalization="level_scale", likelihood=QuantileRegression([0.1, 0.5, 0.9]),
+                 past_covariates=0, future_dim=0, static=None)
+    x = inputs(past_covariates=0, future_dim=0, static=None)
+    q = net(x).prediction
+    torch.testing.assert_close(net(x.replace(past_target=x.past_target * 3 - 2)).prediction, q * 3 - 2,
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_a_constant_window_gives_finite_forecasts_at_its_level():
+    net = module(normalization="level_scale", past_covariates=0, future_dim=0, static=None)
+    x = inputs(past_covariates=0, future_dim=0, static=None)
+    flat = x.replace(past_target=torch.full_like(x.past_target, 1234.5))
+    out = net(flat).prediction
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, torch.full_like(out, 1234.5), atol=0.1, rtol=0)
 
 
 def test_channel_independence_shares_weights_across_components():
     small = sum(p.numel() for p in module(channel_independence=True, static=None).parameters())
     x_wide = RecurrentForecastModule(
-        cell="gru", past_dim=10 + 3, target_dim=10, future_dim=1, hidden_dim=8,
-        input_chunk_length=L, output_chunk_length=T, channel_independence=True)
+        cell="gru", past_dim=10 + 3, target_dim=10, future_dim=1, hidden_dim=8, segment_length=None,
+        decoder="mlp", input_chunk_length=L, output_chunk_length=T, channel_independence=True)
     assert sum(p.numel() for p in x_wide.parameters()) == small
+    # the parallel decoder adds one learned channel embedding (hidden_dim values) per component
+    sizes = [sum(p.numel() for p in RecurrentForecastModule(
+        cell="gru", past_dim=c + 3, target_dim=c, future_dim=1, hidden_dim=8, input_chunk_length=L,
+        output_chunk_length=T).parameters()) for c in (3, 10)]
+    assert sizes[1] - sizes[0] == 7 * 8
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"segment_length": 5}, "multiple of `segment_length`"),
-    ({"segment_length": 0}, "positive integer"),
+    ({"segment_length": 13}, "must not exceed `input_chunk_length`"),
+    ({"segment_length": 0}, "positive integer, 'auto' or None"),
+    ({"segment_length": "long"}, "positive integer, 'auto' or None"),
     ({"decoder": "transformer"}, "`decoder` must be one of"),
+    ({"normalization": "revin"}, "`normalization` must be one of"),
+    ({"likelihood": PoissonLikelihood()}, "normalization=None"),
 ])
 def test_invalid_options_are_named(bad, message):
     with pytest.raises(ValueError, match=message):
@@ -117,7 +190,7 @@ def test_segrnn_configuration_learns_real_data(cell, data_dir):
     split = ltsf_split(load_etth1(data_dir).target, "etth1", lookback=96)
     model = RNNForecaster(
         input_chunk_length=96, output_chunk_length=24, cell=cell, hidden_dim=32,
-        segment_length=24, decoder="parallel", channel_independence=True, subtract_last=True,
+        segment_length=24, decoder="parallel", channel_independence=True, normalization="level",
         n_epochs=2, batch_size=64, random_state=0, loss_fn=torch.nn.L1Loss(),
         optimizer_kwargs={"lr": 3e-3}, pl_trainer_kwargs=dict(QUIET_TRAINER))
     model.fit(split.train, max_samples_per_ts=2000)
@@ -129,3 +202,21 @@ def test_segrnn_configuration_learns_real_data(cell, data_dir):
              for f in forecasts]
     ours, baseline = mse(test, concatenate(forecasts)), mse(test, concatenate(naive))
     assert ours < baseline, (ours, baseline)
+
+
+def test_the_defaults_are_the_measured_design_and_pointwise_is_one_argument_away():
+    """Pinned: changing a default is a decision for docs/defaults.md, not an accident."""
+    model = RNNForecaster(input_chunk_length=L, output_chunk_length=T)
+    params = model.get_params()
+    assert {k: params[k] for k in ("segment_length", "decoder", "channel_independence", "normalization",
+                                   "hidden_dim", "n_rnn_layers", "dropout", "loss_fn")} == {
+        "segment_length": "auto", "decoder": "parallel", "channel_independence": True,
+        "normalization": "level_scale", "hidden_dim": 64, "n_rnn_layers": 1, "dropout": 0.0, "loss_fn": None}
+    assert POINTWISE == {"segment_length": None, "decoder": "mlp", "channel_independence": False,
+                         "normalization": None}
+    plain = RNNForecaster(input_chunk_length=L, output_chunk_length=T, **POINTWISE)
+    assert (plain.segment_length, plain.decoder, plain.channel_independence, plain.normalization) == (
+        None, "mlp", False, None)
+    net = module(**POINTWISE)
+    assert net.embedding is None and net.decoder == "mlp" and net.normalization is None
+    assert isinstance(module().criterion, torch.nn.L1Loss)  # the module's default loss too

@@ -20,7 +20,7 @@ from rnn_forecast.testing import (
     check_save_load,
 )
 from rnn_forecast.tune import Choice, FloatRange, OptunaPruning
-from rnn_forecast.tune.space import default_search_space, fitting_segments, searchable_parameters
+from rnn_forecast.tune.space import default_search_space, fitting_segments
 
 TINY_SPACE = {"hidden_dim": Choice((4, 8)), "n_rnn_layers": 1, "dropout": 0.0, "lr": FloatRange(1e-3, 1e-2, log=True)}
 
@@ -41,10 +41,9 @@ def test_three_trials_search_refit_and_expose_the_study(oil):
     assert auto.best_value_ == pytest.approx(study.best_value)
     best = auto.best_model_
     assert isinstance(best, RNNForecaster) and best.cell == auto.best_params_["cell"]
-    searched = {"cell", "hidden_dim", "input_chunk_length", "lr"}
-    if "segment_length" in searchable_parameters():  # the SegRNN option of RNNForecaster
-        searched.add("segment_length")
-        assert best.segment_length == auto.best_params_["segment_length"]
+    searched = {"cell", "hidden_dim", "input_chunk_length", "lr", "segment_length", "normalization"}
+    assert best.segment_length == auto.best_params_["segment_length"]
+    assert best.normalization == auto.best_params_["normalization"]
     assert set(auto.best_params_) == searched
     assert best.input_chunk_length == auto.best_params_["input_chunk_length"] in (12, 24, 48)
     assert auto.predict(12).n_timesteps == 12
@@ -127,10 +126,9 @@ def test_conformance_checks_that_apply(check):
     check(AutoRNNForecaster, {"n_trials": 2, "search_space": {"hidden_dim": Choice((4, 8)), "n_rnn_layers": 1}})
 
 
-def test_default_space_keeps_segment_lengths_that_divide_every_lookback():
+def test_default_space_searches_the_defaults_and_keeps_segments_that_fit_every_lookback():
     space = default_search_space(24)
     assert space["input_chunk_length"].options == (24, 48, 96)
-    if "segment_length" in searchable_parameters():
-        assert None in space["segment_length"].options
-        assert all(s is None or all(L % s == 0 for L in (24, 48, 96)) for s in space["segment_length"].options)
-    assert fitting_segments(Choice((None, 5, 6)), [24, 48]).options == (None, 6)
+    assert space["segment_length"].options == ("auto", None)  # the default rule, or point-wise
+    assert space["normalization"].options == ("level_scale", "level")
+    assert fitting_segments(Choice((None, "auto", 5, 30)), [24, 48]).options == (None, "auto", 5)

@@ -126,6 +126,10 @@ def test_recommendation_is_derived_from_the_numbers():
     accuracy_up = recommend(("LSTM", "GRU"), ([0.55, 0.56, 0.55], [0.50, 0.51, 0.50]), gru_faster,
                             higher_is_better=True)
     assert accuracy_up.choice == "LSTM"
+    # 5 % faster beyond noise is under the 10 % that counts: a tie, and the reason says why
+    slightly = recommend(("LSTM", "GRU"), same_accuracy, ([1.11, 1.10, 1.12], [1.06, 1.05, 1.07]))
+    assert not slightly.cost.within_noise and slightly.choice == "tie"
+    assert "under the 1.10x that counts" in slightly.reason
 
 
 def _series(values, start="2021-01-04"):

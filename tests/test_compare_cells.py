@@ -26,11 +26,20 @@ def test_both_cells_scored_and_recommended_on_real_data(oil_temperature):
         assert table.loc[["LSTM", "GRU"], column].notna().all(), column
     assert (result.runs["model"] == "LSTM").sum() == 3  # one run per seed
     rec = result.recommendation
-    assert rec.choice in ("LSTM", "GRU", "tie") and "MASE" in rec.reason
+    assert "MASE" in rec.reason
     # the recommendation restates the table's numbers
     assert f"{table.loc['LSTM', 'mase']:.4g}" in rec.reason and f"{table.loc['GRU', 'mase']:.4g}" in rec.reason
+    best_baseline = table.loc[["Naive", "SeasonalNaive(24)", "Drift"], "mase"].idxmin()
+    if rec.choice == best_baseline:  # neither cell beats it beyond noise: said, and named
+        assert f"{best_baseline}: neither cell beats it beyond noise" in rec.reason
+        assert table.loc[["LSTM", "GRU"], "mase"].min() > table.loc[best_baseline, "mase"] - 0.1
+    else:
+        assert rec.choice in ("LSTM", "GRU", "tie")
+        assert table.loc[["LSTM", "GRU"], "mase"].min() < table.loc[best_baseline, "mase"]
     if rec.choice == "tie":
-        assert rec.accuracy.within_noise and rec.cost.within_noise
+        cost = rec.cost
+        assert rec.accuracy.within_noise
+        assert cost.within_noise or max(cost.mean_a, cost.mean_b) / min(cost.mean_a, cost.mean_b) < 1.1
     assert len(result.by_horizon) == 24
     fig = result.plot()
     assert len(fig.axes) == 2
@@ -69,3 +78,47 @@ def test_horizon_and_length_errors(oil_temperature):
         compare_cells(oil_temperature, forecast_horizon=24, seeds=(0,))
     with pytest.raises(ValueError, match="may not set"):
         compare_cells(oil_temperature, forecast_horizon=24, model_kwargs={"cell": "gru"})
+
+
+def _monthly_sst():
+    """El Nino sea surface temperature, monthly (statsmodels.datasets, installed with Darts)."""
+    import pandas as pd
+    import statsmodels.api as sm
+    from darts import TimeSeries
+
+    wide = sm.datasets.elnino.load_pandas().data.set_index("YEAR")
+    index = pd.date_range("1950-01-01", periods=wide.size, freq="MS")
+    return TimeSeries.from_times_and_values(index, wide.to_numpy().ravel().astype("float32"))
+
+
+def test_season_is_detected_and_a_lost_comparison_names_the_baseline():
+    """A 1-epoch budget on raw monthly temperatures: the cells lose to seasonal naive, and say so."""
+    from rnn_forecast.compare import detect_season
+
+    series = _monthly_sst()
+    assert detect_season(series) == 12
+    result = compare_cells(series[-240:], forecast_horizon=12, budget=Budget(epochs=1), seeds=(0, 1),
+                           model_kwargs={"batch_size": 256, "pl_trainer_kwargs": dict(QUIET_TRAINER)})
+    assert result.season == 12 and "SeasonalNaive(12)" in result.table.index
+    rec = result.recommendation
+    assert rec.choice == "SeasonalNaive(12)", rec.reason
+    assert rec.reason.startswith("SeasonalNaive(12): neither cell beats it beyond noise.")
+    assert "Between the two cells:" in rec.reason
+
+
+def test_a_won_comparison_recommends_a_cell():
+    result = compare_cells(_monthly_sst(), forecast_horizon=12, budget=Budget(epochs=15), seeds=(0, 1, 2),
+                           model_kwargs={"pl_trainer_kwargs": dict(QUIET_TRAINER)})
+    assert result.recommendation.choice in ("LSTM", "GRU", "tie"), result.recommendation.reason
+    assert result.table.loc[["LSTM", "GRU"], "mase"].max() < result.table.loc["SeasonalNaive(12)", "mase"]
+
+
+def test_season_detection_finds_none_in_a_trend():
+    import numpy as np
+    from darts import TimeSeries
+
+    from rnn_forecast.compare import detect_season
+
+    assert detect_season(TimeSeries.from_values(np.arange(200, dtype="float32"))) == 1
+    with pytest.raises(ValueError, match="positive integer or None"):
+        compare_cells(_monthly_sst(), forecast_horizon=12, season=0)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rnn_forecast import GRUForecaster, LSTMForecaster, RNNForecaster
+from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster, RNNForecaster
 from rnn_forecast.testing import CHECKS
 
 FORECASTERS = [
@@ -10,12 +10,12 @@ FORECASTERS = [
     pytest.param(GRUForecaster, {}, id="GRUForecaster"),
     pytest.param(RNNForecaster, {"cell": "gru", "n_rnn_layers": 2, "dropout": 0.1,
                                  "hidden_fc_sizes": [16]}, id="RNNForecaster-gru-deep"),
-    pytest.param(RNNForecaster, {"cell": "gru", "segment_length": 4, "decoder": "parallel",
-                                 "channel_independence": True, "subtract_last": True},
-                 id="RNNForecaster-segrnn"),
-    pytest.param(RNNForecaster, {"cell": "lstm", "decoder": "parallel", "subtract_last": True,
+    pytest.param(RNNForecaster, {"cell": "gru", "segment_length": 5, "normalization": "level"},
+                 id="RNNForecaster-segrnn-level"),
+    pytest.param(RNNForecaster, {"cell": "lstm", "segment_length": None, "normalization": None,
                                  "use_reversible_instance_norm": True},
                  id="RNNForecaster-lstm-parallel-revin"),
+    pytest.param(RNNForecaster, {"cell": "lstm", **POINTWISE}, id="RNNForecaster-pointwise"),
 ]
 
 

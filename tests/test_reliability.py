@@ -17,7 +17,7 @@ from darts import TimeSeries
 from darts.models.forecasting.torch_forecasting_model import TorchForecastingModel
 from darts.utils.serialization import add_safe_globals
 
-from rnn_forecast import GRUForecaster, LSTMForecaster, RNNForecaster, persistence
+from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster, RNNForecaster, persistence
 from rnn_forecast.callbacks import (
     DEFAULT_GRADIENT_CLIP_VAL,
     NonFiniteLossError,
@@ -166,16 +166,25 @@ def test_dtypes_are_cast_to_the_model_dtype(fitted):
 
 
 def test_unscaled_data_stops_with_a_clear_error_at_the_first_step():
-    huge = make_series() * 1e25  # squared errors overflow float32
+    huge = make_series() * 1e25  # squared errors overflow float32 without window normalization
     with pytest.raises(NonFiniteLossError, match=r"loss is \+?inf in epoch 0 .* global step 0") as info:
-        build().fit(huge)
+        build(**POINTWISE, loss_fn=torch.nn.MSELoss()).fit(huge)
     assert "unscaled data" in str(info.value) and "learning rate" in str(info.value)
     assert isinstance(info.value, FloatingPointError)
     assert (info.value.epoch, info.value.step, info.value.what) == (0, 0, "loss")
 
 
+def test_the_default_normalization_trains_on_data_of_any_scale():
+    """What overflows the point-wise design above trains as usual with the defaults."""
+    for factor in (1e-6, 1e25):
+        model = build(n_epochs=2).fit(make_series() * factor)
+        forecast = model.predict(OCL).values()
+        assert np.isfinite(forecast).all() and np.abs(forecast).max() < 10 * factor
+
+
 def test_divergence_from_a_huge_learning_rate_names_it():
-    model = build(n_epochs=20, optimizer_cls=torch.optim.SGD, optimizer_kwargs={"lr": 1e12},
+    model = build(**POINTWISE, loss_fn=torch.nn.MSELoss(), n_epochs=20, optimizer_cls=torch.optim.SGD,
+                  optimizer_kwargs={"lr": 1e12},
                   pl_trainer_kwargs=dict(QUIET_TRAINER, gradient_clip_val=None))
     with pytest.raises(NonFiniteLossError, match=r"lr=1e\+12") as info:
         model.fit(make_series())

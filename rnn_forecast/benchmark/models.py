@@ -1,19 +1,22 @@
 """The model zoo: our forecasters, Darts peers and baselines under one budget.
 
 Every trained model gets the same lookback, horizon, training windows, epochs, batch
-size, learning rate (Adam), loss (MSE), hidden size, recurrent layers and seed, and
-normalizes each input window (Darts' reversible instance norm, RevIN; NeuralForecast
-scales windows by default): the test periods sit at other levels than the training
-data, and a model that cannot follow a level shift loses to the naive forecast for
-that reason alone, whatever its cell. The rest of each architecture stays at its
-library's defaults. Each model uses the
-covariates its Darts class supports:
+size, learning rate (Adam), loss (L1, the mean absolute error that MASE scores; also
+NeuralForecast's default), hidden size, recurrent layers and seed, and normalizes each
+input window: ours with their default ``normalization="level_scale"``, every Darts peer
+with Darts' reversible instance norm (RevIN): the test periods sit at other levels than
+the training data, and a model that cannot follow a level shift loses to the naive
+forecast for that reason alone, whatever its cell. The rest of each architecture stays
+at its library's defaults (ours: the segment-wise encoder and parallel decoder of
+docs/defaults.md). Each model uses every covariate kind its class supports:
 
 =======================  ============  ===================================================
 model                    covariates    notes
 =======================  ============  ===================================================
-LSTM/GRUForecaster       past, future  ours: recurrent encoder + direct multi-step head
-BlockRNNModel (LSTM/GRU) past          Darts: encoder + direct multi-step head
+LSTM/GRUForecaster       past, future  ours, defaults: segment-wise encoder + parallel
+                                       decoder, window normalization
+BlockRNNModel (LSTM/GRU) past, future  Darts: encoder + direct multi-step head (future
+                                       covariates since Darts 0.48)
 RNNModel (LSTM/GRU)      future        Darts: next-step model rolled out over the horizon
                                        (``training_length = lookback + horizon``)
 DLinearModel             past, future  Darts: decomposition-linear, the usual strong
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
 from darts import TimeSeries
 from darts.models import (
     BlockRNNModel,
@@ -112,7 +116,7 @@ class DartsTorchContender(Contender):
 
     def fit(self, task: Task, seed: int, device: str) -> None:
         self._model = self.build(task.setup, seed, trainer_kwargs(device))
-        self._model.fit(task.train, **self._covariates(task))
+        self._model.fit(task.train, **self._covariates(task), stride=task.setup.train_stride)
         trainer = self._model.trainer
         self.epochs = trainer.current_epoch
         # optimizer steps x batch: also right when a time budget stops an epoch midway
@@ -151,23 +155,29 @@ class BaselineContender(Contender):
         self.build().fit(history).predict(task.setup.horizon)
 
 
-def _shared(setup: Setup, seed: int, trainer: dict) -> dict:
+def _budget(setup: Setup, seed: int, trainer: dict) -> dict:
+    """What every trained Darts model shares: epochs, batch, learning rate, seed, trainer."""
     return {
         "n_epochs": setup.epochs,
         "batch_size": setup.batch_size,
         "optimizer_kwargs": {"lr": setup.lr},
         "random_state": seed,
         "pl_trainer_kwargs": trainer,
-        # every input window is normalized, as NeuralForecast's models do by default
-        "use_reversible_instance_norm": True,
     }
+
+
+def _peer(setup: Setup, seed: int, trainer: dict) -> dict:
+    """A Darts peer's settings: the budget, our loss (L1) and window normalization (RevIN)."""
+    return {**_budget(setup, seed, trainer), "loss_fn": torch.nn.L1Loss(),
+            "use_reversible_instance_norm": True}
 
 
 def _ours(cls):
     def build(setup: Setup, seed: int, trainer: dict):
+        # the defaults (architecture, normalization, L1 loss) plus the shared budget
         return cls(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
                    hidden_dim=setup.hidden_dim, n_rnn_layers=setup.n_rnn_layers,
-                   **_shared(setup, seed, trainer))
+                   **_budget(setup, seed, trainer))
     return build
 
 
@@ -175,7 +185,7 @@ def _block_rnn(cell: str):
     def build(setup: Setup, seed: int, trainer: dict):
         return BlockRNNModel(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
                              model=cell.upper(), hidden_dim=setup.hidden_dim,
-                             n_rnn_layers=setup.n_rnn_layers, **_shared(setup, seed, trainer))
+                             n_rnn_layers=setup.n_rnn_layers, **_peer(setup, seed, trainer))
     return build
 
 
@@ -183,13 +193,13 @@ def _rnn(cell: str):
     def build(setup: Setup, seed: int, trainer: dict):
         return RNNModel(input_chunk_length=setup.lookback, model=cell.upper(),
                         training_length=setup.lookback + setup.horizon, hidden_dim=setup.hidden_dim,
-                        n_rnn_layers=setup.n_rnn_layers, **_shared(setup, seed, trainer))
+                        n_rnn_layers=setup.n_rnn_layers, **_peer(setup, seed, trainer))
     return build
 
 
 def _dlinear(setup: Setup, seed: int, trainer: dict):
     return DLinearModel(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
-                        **_shared(setup, seed, trainer))
+                        **_peer(setup, seed, trainer))
 
 
 def baselines(setup: Setup) -> list[Contender]:
@@ -225,7 +235,7 @@ def zoo(setup: Setup, neuralforecast: bool = True) -> tuple[list[Contender], str
     ]
     for cell in ("lstm", "gru"):
         models.append(DartsTorchContender(f"Darts BlockRNNModel-{cell.upper()}", "peer", cell,
-                                          build=_block_rnn(cell), past=True))
+                                          build=_block_rnn(cell), past=True, future=True))
         models.append(DartsTorchContender(f"Darts RNNModel-{cell.upper()}", "peer", cell,
                                           build=_rnn(cell), future=True))
     models.append(DartsTorchContender("Darts DLinearModel", "peer", build=_dlinear, past=True, future=True))

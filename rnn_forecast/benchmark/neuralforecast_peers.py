@@ -2,7 +2,8 @@
 
 Same budget as the Darts models: lookback (``input_size`` and
 ``inference_input_size``), horizon, hidden size and layers of the encoder, learning
-rate, MSE loss, seed, and as many optimizer steps of ``batch_size`` windows as the
+rate, L1 loss (NeuralForecast's default ``MAE()``), seed, and as many optimizer steps
+of ``batch_size`` windows as the
 Darts models take over their epochs (NeuralForecast samples windows per step instead
 of iterating over epochs). The decoder MLP's width is set to the hidden size; its
 depth stays at the default. The fitted model forecasts the test windows without
@@ -72,7 +73,7 @@ class NeuralForecastContender(Contender):
 
     def fit(self, task: Task, seed: int, device: str) -> None:
         from neuralforecast import NeuralForecast
-        from neuralforecast.losses.pytorch import MSE
+        from neuralforecast.losses.pytorch import MAE
         from neuralforecast.models import GRU, LSTM
 
         setup = task.setup
@@ -82,7 +83,7 @@ class NeuralForecastContender(Contender):
             h=setup.horizon, input_size=setup.lookback, inference_input_size=setup.lookback,
             encoder_n_layers=setup.n_rnn_layers, encoder_hidden_size=setup.hidden_dim,
             decoder_hidden_size=setup.hidden_dim, futr_exog_list=_exog(task, "f_"),
-            hist_exog_list=_exog(task, "p_"), loss=MSE(), max_steps=steps,
+            hist_exog_list=_exog(task, "p_"), loss=MAE(), max_steps=steps,
             learning_rate=setup.lr, scaler_type="identity", batch_size=min(len(task.series), 32),
             windows_batch_size=setup.batch_size, random_seed=seed, alias=self.name, **trainer,
         )

@@ -21,7 +21,7 @@ from scipy import stats
 
 from rnn_forecast.benchmark.models import baselines
 from rnn_forecast.benchmark.protocol import DATASETS, Setup, build_task
-from rnn_forecast.benchmark.verdict import ALPHA, mean_std, recommend, welch
+from rnn_forecast.benchmark.verdict import ALPHA, SPEED_MARGIN, mean_std, recommend, versus_best_baseline, welch
 
 OURS = ("LSTMForecaster", "GRUForecaster")
 PRIMARY = "mase"
@@ -92,19 +92,31 @@ def dataset_verdict(rows: pd.DataFrame) -> dict:
     rec = recommend(("LSTM", "GRU"), (_values(rows, OURS[0], PRIMARY), _values(rows, OURS[1], PRIMARY)),
                     (_values(rows, OURS[0], "train_s"), _values(rows, OURS[1], "train_s")),
                     metric="MASE", cost_name="train time")
-    means = rows.groupby("model")[PRIMARY].mean()
-    base = rows[rows["family"] == "baseline"].groupby("model")[PRIMARY].mean().idxmin()
-    ours = min(OURS, key=lambda m: means[m])
-    diff = welch(_values(rows, ours, PRIMARY), _values(rows, base, PRIMARY))
-    if diff.within_noise:
-        relation = "within noise of"
-    elif diff.mean_a < diff.mean_b:
-        relation = "better than"
-    else:
-        relation = "worse than"
-    baseline = (f"The better of ours ({ours}, MASE {diff.mean_a:.3f} ± {diff.std_a:.3f}) is {relation} "
-                f"the best baseline ({base}, MASE {diff.mean_b:.3f}; p={diff.p_value:.2g}).")
-    return {"recommendation": rec, "baseline": baseline, "best_baseline": base}
+    scores = {m: _values(rows, m, PRIMARY) for m in rows["model"].unique()}
+    families = rows.groupby("model")["family"].first()
+    check = versus_best_baseline(scores, OURS, [m for m in scores if families[m] == "baseline"])
+    peers, beaten = _versus_peers(scores, check.model, [m for m in scores if families[m] == "peer"])
+    return {"recommendation": rec, "baseline": check.sentence(), "best_baseline": check.baseline,
+            "check": check, "peers": peers, "peers_beaten": beaten}
+
+
+def _versus_peers(scores: dict, ours: str, peers: list[str]) -> tuple[str, tuple[int, int]]:
+    """The better of ours against every peer: which it beats beyond noise, ties, loses to.
+
+    Returns the sentence and ``(peers beaten beyond noise, peers)``.
+    """
+    if not peers:
+        return "No peer ran.", (0, 0)
+    groups: dict[str, list[str]] = {"better than": [], "within noise of": [], "worse than": []}
+    for peer in sorted(peers, key=lambda p: float(np.mean(scores[p]))):
+        d = welch(scores[ours], scores[peer])
+        relation = "within noise of" if d.within_noise else ("better than" if d.mean_a < d.mean_b else "worse than")
+        groups[relation].append(f"{peer} ({d.mean_b:.3f}, p={d.p_value:.2g})")
+    beaten = (len(groups["better than"]), len(peers))
+    if beaten[0] == beaten[1]:
+        return f"{ours} beats every peer beyond noise: " + ", ".join(groups["better than"]) + ".", beaten
+    parts = [f"{relation} {', '.join(names)}" for relation, names in groups.items() if names]
+    return f"{ours} is " + "; ".join(parts) + ".", beaten
 
 
 def _table(rows: pd.DataFrame) -> str:
@@ -243,21 +255,35 @@ def _save(fig, path: Path) -> str:
 
 def summary_table(results: dict, verdicts: dict) -> str:
     """One line per dataset: LSTM vs GRU, the best model and the verdict."""
-    lines = ["| dataset | LSTMForecaster MASE | GRUForecaster MASE | LSTM / GRU train s | best model (MASE) | best baseline (MASE) | LSTM or GRU? |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| dataset | LSTMForecaster MASE | GRUForecaster MASE | LSTM / GRU train s | best model (MASE) | "
+             "best baseline (MASE) | better of ours vs best baseline | peers it beats | LSTM or GRU? |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, data in results.items():
         rows = data["rows"]
         means = rows.groupby("model")[PRIMARY].mean()
         best = means.idxmin()
         base = verdicts[name]["best_baseline"]
         rec = verdicts[name]["recommendation"]
+        beaten = verdicts[name]["peers_beaten"]
         lines.append(
             f"| {name} | {_cell(_values(rows, OURS[0], PRIMARY), '{:.3f}')} | "
             f"{_cell(_values(rows, OURS[1], PRIMARY), '{:.3f}')} | "
             f"{np.mean(_values(rows, OURS[0], 'train_s')):.1f} / {np.mean(_values(rows, OURS[1], 'train_s')):.1f} | "
             f"{best} ({means[best]:.3f}) | {base} ({means[base]:.3f}) | "
+            f"{_relation(verdicts[name]['check'])} | {beaten[0]} of {beaten[1]} | "
             f"**{rec.choice.upper() if rec.choice != 'tie' else 'tie'}** |")
     return "\n".join(lines)
+
+
+def _stride(setup: dict) -> str:
+    k = setup.get("train_stride", 1)
+    return f" (every {k}th)" if k > 1 else ""
+
+
+def _relation(check) -> str:
+    words = {"better than": "**beats** it", "within noise of": "ties (within noise)",
+             "worse than": "**loses**"}
+    return f"{check.model.replace('Forecaster', '')} {words[check.relation]} (p={check.difference.p_value:.2g})"
 
 
 def _protocol(results: dict) -> list[str]:
@@ -266,7 +292,7 @@ def _protocol(results: dict) -> list[str]:
     for name, data in results.items():
         m, s = data["meta"], data["meta"]["setup"]
         lines.append(f"| {name} | {s['target']} | {s['lookback']} | {s['horizon']} | {s['season']} | {m['n_series']} | "
-                     f"{m['n_train_windows']} | {m['n_test_windows_per_series']} | {s['epochs']} | {s['hidden_dim']} | "
+                     f"{m['n_train_windows']}{_stride(s)} | {m['n_test_windows_per_series']} | {s['epochs']} | {s['hidden_dim']} | "
                      f"{s['batch_size']} | {s['lr']} | {', '.join(map(str, s['seeds']))} |")
     lines.append("")
     for name, data in results.items():
@@ -306,7 +332,7 @@ def write_report(results_dir: str | Path = "benchmarks/results", report_path: st
     first = next(iter(results.values()))["meta"]
     env = first["environment"]
     commands = sorted({d["meta"]["command"] for d in results.values()})
-    quick = all(d["meta"]["setup"]["max_train_windows"] is not None for d in results.values())
+    quick = all(d["meta"]["setup"] != d["meta"]["full_setup"] for d in results.values())
     out = [
         "# LSTM or GRU? Benchmark report",
         "",
@@ -335,16 +361,19 @@ def write_report(results_dir: str | Path = "benchmarks/results", report_path: st
         "",
     ]
     for name in results:
-        out.append(f"- **{name}**: {verdicts[name]['recommendation'].reason} {verdicts[name]['baseline']}")
+        out.append(f"- **{name}**: {verdicts[name]['recommendation'].reason} {verdicts[name]['baseline']} "
+                   f"{verdicts[name]['peers']}")
     out += ["", "## Protocol", "", *_protocol(results), ""]
     out += [
         "Rules for every dataset: chronological split, scaler fitted on the training rows, "
         "non-overlapping rolling-origin forecasts over the whole test period with Darts' "
         "`historical_forecasts` (trained models fitted once, `retrain=False`; baselines refitted "
         "at each origin), scores in original units. Every trained model gets the same training "
-        "windows, epochs, batch size, learning rate (Adam), MSE loss, hidden size and seeds; "
-        "each uses the covariates its class supports (ours, DLinear and NeuralForecast: past + future; "
-        "BlockRNNModel: past; RNNModel: future). "
+        "windows, epochs, batch size, learning rate (Adam), L1 loss, hidden size and seeds, and "
+        "normalizes each input window (ours: their default `normalization='level_scale'`; Darts "
+        "peers: RevIN); ours otherwise run with their defaults (docs/defaults.md). Each model "
+        "uses every covariate kind its class supports (ours, BlockRNNModel, DLinear and "
+        "NeuralForecast: past + future; RNNModel: future). "
         f"{first['neuralforecast']}.",
         "",
         "Costs: `train s` is the wall time of `fit`; `windows/s` training windows processed per "
@@ -360,7 +389,8 @@ def write_report(results_dir: str | Path = "benchmarks/results", report_path: st
         rows = data["rows"]
         out += [f"## {name}", "", _table(rows), "",
                 "Bold: best mean MASE; ≈: within noise of it (Welch p ≥ 0.05).", "",
-                f"Verdict: {verdicts[name]['recommendation'].reason}", ""]
+                f"Verdict: {verdicts[name]['recommendation'].reason} {verdicts[name]['baseline']} "
+                f"{verdicts[name]['peers']}", ""]
         if name == "stocks":
             out += [*_stocks_lines(rows.assign(horizon=data["meta"]["setup"]["horizon"])), ""]
         out += [f"![{p[:-4].replace('_', ' ')}](plots/{p})" for p in _plots(name, data, plots, verdicts[name], data_dir)]
@@ -417,6 +447,8 @@ def _folklore(results: dict, verdicts: dict) -> list[str]:
         speedup = cost.mean_a / cost.mean_b
         if cost.within_noise:
             verdict = "training times within noise"
+        elif max(speedup, 1 / speedup) < SPEED_MARGIN:
+            verdict = f"training times within {SPEED_MARGIN - 1:.0%} of each other"
         elif speedup > 1:
             verdict = f"GRU trains {100 * (speedup - 1):.0f}% faster"
         else:
@@ -436,6 +468,7 @@ def update_readme(readme: str | Path, results: dict, verdicts: dict, commands: l
     if README_BEGIN not in text or README_END not in text:
         return False
     block = "\n".join([README_BEGIN, "", summary_table(results, verdicts), "",
-                       *[f"- **{n}**: {verdicts[n]['recommendation'].reason}" for n in results], "", README_END])
+                       *[f"- **{n}**: {verdicts[n]['recommendation'].reason} {verdicts[n]['baseline']} "
+                         f"{verdicts[n]['peers']}" for n in results], "", README_END])
     path.write_text(re.sub(re.escape(README_BEGIN) + ".*?" + re.escape(README_END), lambda _: block, text, flags=re.DOTALL))
     return True

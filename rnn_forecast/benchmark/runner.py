@@ -140,9 +140,9 @@ def evaluate(task: Task, contenders: list[Contender], device: str = "cpu", warm_
     device
         ``"cpu"`` or ``"gpu"``.
     warm_up
-        Fit each trained model once for one epoch, unmeasured, before the measured
-        runs: lazy imports and kernel set-up would otherwise be billed to whichever
-        model happens to run first.
+        Fit each trained model once, unmeasured, for one epoch over every eighth
+        training window, before the measured runs: lazy imports and kernel set-up would
+        otherwise be billed to whichever model happens to run first.
     log
         Progress printer (``None`` for silence).
 
@@ -167,8 +167,8 @@ def evaluate(task: Task, contenders: list[Contender], device: str = "cpu", warm_
     for contender in contenders:
         if not contender.stochastic:
             record(contender, None, None)
-    if warm_up:
-        short = replace(task, setup=replace(setup, epochs=1))
+    if warm_up:  # one epoch over every 8th of the training windows: set-up costs, not training
+        short = replace(task, setup=replace(setup, epochs=1, train_stride=8 * setup.train_stride))
         for contender in contenders:
             if contender.stochastic:
                 contender.fit(short, setup.seeds[0], device)

@@ -55,10 +55,11 @@ def searchable_parameters() -> set[str]:
 
 
 def default_search_space(output_chunk_length: int) -> dict:
-    """Cell, width, depth, lookback, dropout, learning rate and segment length.
+    """Cell, width, depth, lookback, dropout, learning rate, segments and normalization.
 
-    ``segment_length`` (SegRNN-style segments) is searched when the installed
-    :class:`~rnn_forecast.RNNForecaster` has that parameter.
+    ``segment_length`` is the default rule (``"auto"``) or one recurrent step per time
+    step (``None``); ``normalization`` is the default (``"level_scale"``) or the last
+    value only (``"level"``, better on data that is already standardized: docs/defaults.md).
 
     Parameters
     ----------
@@ -66,26 +67,24 @@ def default_search_space(output_chunk_length: int) -> dict:
         The forecast horizon ``T``; lookbacks of ``T``, ``2T`` and ``4T`` are tried.
     """
     h = output_chunk_length
-    space = {
+    return {
         "cell": Choice(("lstm", "gru")),
         "hidden_dim": Choice((16, 32, 64, 128)),
         "n_rnn_layers": IntRange(1, 2),
         "input_chunk_length": Choice((h, 2 * h, 4 * h)),
         "dropout": FloatRange(0.0, 0.3),
         "lr": FloatRange(1e-4, 1e-2, log=True),
+        "segment_length": Choice(("auto", None)),
+        "normalization": Choice(("level_scale", "level")),
     }
-    if "segment_length" in searchable_parameters():
-        # None: one recurrent step per time step; else SegRNN segments. Divisors of T
-        # divide every lookback above, as segment_length must.
-        space["segment_length"] = Choice((None, *sorted({d for d in (h // 4, h // 2, h) if d > 1 and h % d == 0})))
-    return space
 
 
 def fitting_segments(spec, lookbacks: Sequence[int]):
-    """Keep the segment lengths that divide every lookback (``None`` always fits)."""
+    """Keep the segment lengths no longer than every lookback (``None``, ``"auto"`` always fit)."""
     if not isinstance(spec, Choice):
         return spec
-    return Choice(tuple(s for s in spec.options if s is None or all(L % s == 0 for L in lookbacks)))
+    return Choice(tuple(s for s in spec.options
+                        if s is None or s == "auto" or all(s <= L for L in lookbacks)))
 
 
 def sample(trial, space: dict) -> dict:
