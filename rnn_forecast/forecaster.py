@@ -45,6 +45,12 @@ def _loader_kwargs(dataset, user_kwargs: dict | None) -> dict:
     return {**defaults, **(user_kwargs or {})}
 
 
+def _with_keyword(signature: inspect.Signature, name: str, default, annotation) -> inspect.Signature:
+    """``signature`` with one more keyword-only parameter at the end."""
+    extra = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+    return signature.replace(parameters=[*signature.parameters.values(), extra])
+
+
 class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, MixedCovariatesTorchModel):
     """Recurrent (LSTM or GRU) forecaster with past, future and static covariates.
 
@@ -314,6 +320,12 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             train_dataset, val_dataset, *args, dataloader_kwargs=dataloader_kwargs, **kwargs
         )
 
+    def _setup_for_predict(self, n, dataset, *args, dataloader_kwargs=None, **kwargs):
+        # every prediction entry point that builds a DataLoader (predict through a
+        # trainer, scale_batch_size(method="predict")) gets the batched collate function
+        dataloader_kwargs = _loader_kwargs(dataset, dataloader_kwargs)
+        return super()._setup_for_predict(n, dataset, *args, dataloader_kwargs=dataloader_kwargs, **kwargs)
+
     # -- boundary: pandas in, early and specific errors -------------------------------
 
     def fit(
@@ -426,6 +438,14 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
         return super().residuals(
             series, past_covariates=past_covariates, future_covariates=future_covariates, **kwargs
         )
+
+    # Darts checks `predict_kwargs`/`fit_kwargs` against `inspect.signature(model.historical_forecasts)`
+    # and users read these signatures: the pandas-accepting wrappers keep Darts' own.
+    historical_forecasts.__signature__ = inspect.signature(TorchForecastingModel.historical_forecasts)
+    backtest.__signature__ = inspect.signature(TorchForecastingModel.backtest)
+    residuals.__signature__ = inspect.signature(TorchForecastingModel.residuals)
+    predict.__signature__ = inspect.signature(TorchForecastingModel.predict)
+    fit.__signature__ = _with_keyword(inspect.signature(TorchForecastingModel.fit), "resume", False, bool)
 
     @classmethod
     def gridsearch(cls, parameters: dict, series, past_covariates=None, future_covariates=None, **kwargs):

@@ -233,9 +233,9 @@ def check_widths(groups: dict[str, object]) -> None:
                 )
 
 
-def check_static_covariates(series, name: str) -> None:
-    """All target series have static covariates of the same shape, or none has any."""
-    labelled = _labelled(series, name)
+def check_static_covariates(series, name: str, val_series=None) -> None:
+    """All target series (and validation series) have static covariates of the same shape, or none has any."""
+    labelled = _labelled(series, name) + ([] if val_series is None else _labelled(val_series, "val_series"))
     ref_label, ref = labelled[0]
     for label, ts in labelled[1:]:
         if _static_shape(ts) != _static_shape(ref):
@@ -309,7 +309,6 @@ def fit_inputs(series, past_covariates, future_covariates, val_series, val_past_
     check_length(series, window, "series", why)
     if val_series is not None:
         check_length(val_series, window, "val_series", why)
-    check_static_covariates(_as_list(series) + ([] if val_series is None else _as_list(val_series)), "series")
     check_widths({
         "target series": [("series", series), ("val_series", val_series)],
         "past covariates": [("past_covariates", converted["past_covariates"]),
@@ -317,6 +316,8 @@ def fit_inputs(series, past_covariates, future_covariates, val_series, val_past_
         "future covariates": [("future_covariates", converted["future_covariates"]),
                               ("val_future_covariates", converted["val_future_covariates"])],
     })
+    # after the widths: a validation series with other components is reported as that
+    check_static_covariates(series, "series", val_series)
     chunks = {"input_chunk_length": input_chunk_length, "output_chunk_length": output_chunk_length,
                   "output_chunk_shift": output_chunk_shift}
     for target_name, target, prefix in [("series", series, ""), ("val_series", val_series, "val_")]:

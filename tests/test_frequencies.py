@@ -35,3 +35,55 @@ def test_a_forecaster_runs_every_darts_entry_point_at(freq):
     assert np.isfinite(error)
     again = model.backtest(series, start=0.8, forecast_horizon=T, stride=T, retrain=False, metric=mae)
     assert again == pytest.approx(error, rel=1e-6)
+
+
+def test_scale_batch_size_works_for_fit_and_predict():
+    """Darts' batch-size finder builds its own DataLoaders; ours need their batched collate (#20, bug 1)."""
+    index = pd.date_range("2000-01-03", periods=N, freq="h")
+    series = TimeSeries.from_times_and_values(index, np.sin(np.arange(N) / 4).astype(np.float32))
+    model = GRUForecaster(input_chunk_length=L, output_chunk_length=T, hidden_dim=8, n_epochs=1,
+                          random_state=0, pl_trainer_kwargs=dict(QUIET_TRAINER)).fit(series)
+    for method, kwargs in (("fit", {}), ("predict", {"n": T})):
+        size = model.scale_batch_size(series, method=method, max_trials=2, **kwargs)
+        assert isinstance(size, int) and size >= 1
+
+
+def test_overrides_keep_darts_signatures():
+    """#20, bug 2: the pandas-accepting wrappers must not hide Darts' parameters."""
+    import inspect
+
+    from darts.models.forecasting.torch_forecasting_model import TorchForecastingModel
+
+    for name in ("historical_forecasts", "backtest", "residuals", "predict", "fit"):
+        ours = inspect.signature(getattr(GRUForecaster, name)).parameters
+        darts = inspect.signature(getattr(TorchForecastingModel, name)).parameters
+        extra = ["resume"] if name == "fit" else []  # fit(..., resume=True): docs/reliability.md
+        assert list(ours) == list(darts) + extra, name
+        assert all(ours[p].default == darts[p].default for p in darts), name
+
+
+def test_a_key_given_twice_to_historical_forecasts_gets_darts_clear_error():
+    index = pd.date_range("2000-01-03", periods=N, freq="h")
+    series = TimeSeries.from_times_and_values(index, np.sin(np.arange(N) / 4).astype(np.float32))
+    model = GRUForecaster(input_chunk_length=L, output_chunk_length=T, hidden_dim=8, n_epochs=1,
+                          random_state=0, pl_trainer_kwargs=dict(QUIET_TRAINER)).fit(series)
+    with pytest.raises(ValueError, match="predict_kwargs"):
+        model.historical_forecasts(series, start=0.8, forecast_horizon=T, retrain=False,
+                                   predict_likelihood_parameters=False,
+                                   predict_kwargs={"predict_likelihood_parameters": False})
+
+
+def test_a_wrong_val_series_is_named_and_its_components_reported_first():
+    """#20, bug 3: a validation series of the wrong width was reported as a static-covariates problem."""
+    index = pd.date_range("2000-01-03", periods=N, freq="h")
+    static = pd.DataFrame({"site": [1.0]})
+    series = TimeSeries.from_times_and_values(index, np.random.default_rng(0).random((N, 1)).astype(np.float32),
+                                              static_covariates=static)
+    wide = TimeSeries.from_times_and_values(index, np.random.default_rng(1).random((N, 2)).astype(np.float32),
+                                            static_covariates=pd.DataFrame({"site": [1.0, 2.0]}))
+    model = GRUForecaster(input_chunk_length=L, output_chunk_length=T, n_epochs=1)
+    with pytest.raises(ValueError, match=r"`val_series` has 2 components but `series` has 1"):
+        model.fit(series, val_series=wide)
+    other_static = series.with_static_covariates(pd.DataFrame({"site": [1.0], "zone": [3.0]}))
+    with pytest.raises(ValueError, match=r"`val_series` has static covariates of shape \(1, 2\)"):
+        model.fit(series, val_series=other_static)
