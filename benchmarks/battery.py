@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 import warnings
@@ -44,7 +43,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from darts import TimeSeries
 
@@ -53,10 +51,10 @@ warnings.filterwarnings("ignore")
 from darts.models import BlockRNNModel  # noqa: E402
 
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
-from rnn_forecast.benchmark.models import DartsTorchContender, baselines, trainer_kwargs  # noqa: E402
+from rnn_forecast.benchmark.models import DartsTorchContender, baselines  # noqa: E402
 from rnn_forecast.benchmark.protocol import Setup, custom_task  # noqa: E402
 from rnn_forecast.benchmark.runner import _quiet, evaluate  # noqa: E402
-from rnn_forecast.benchmark.verdict import mean_std, welch  # noqa: E402
+from rnn_forecast.benchmark.verdict import mean_std, versus_best_baseline  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: A random-walk case ties the naive forecast when its MASE is within this factor of it.
@@ -248,19 +246,17 @@ def verdicts(rows: pd.DataFrame) -> pd.DataFrame:
     for name, part in rows.groupby("case", sort=False):
         case = CASES_BY_NAME[name]
         mase = {m: g["mase"].tolist() for m, g in part.groupby("model", sort=False)}
-        naive = {m: v[0] for m, v in mase.items() if m == "Naive" or m.startswith("SeasonalNaive")}
-        best_naive = min(naive, key=naive.get)
-        ours = min(("LSTMForecaster", "GRUForecaster"), key=lambda m: np.mean(mase[m]))
-        diff = welch(mase[ours], [naive[best_naive]])
-        ratio = float(np.mean(mase[ours]) / naive[best_naive])
-        if case.random_walk:
-            outcome = ("beats" if ratio < 1 and not diff.within_noise else
-                       "ties" if ratio <= TIE_TOLERANCE else "loses to")
+        naive = [m for m in mase if m == "Naive" or m.startswith("SeasonalNaive")]
+        check = versus_best_baseline(mase, ("LSTMForecaster", "GRUForecaster"), naive)
+        ours, best_naive, diff = check.model, check.baseline, check.difference
+        ratio = float(diff.mean_a / diff.mean_b)
+        outcome = {"better than": "beats", "within noise of": "ties", "worse than": "loses to"}[check.relation]
+        if case.random_walk:  # a tie within the tolerance is the honest best
+            if not check.beats_baseline:
+                outcome = "ties" if ratio <= TIE_TOLERANCE else "loses to"
             passed = ratio <= TIE_TOLERANCE
         else:
-            outcome = "beats" if ratio < 1 and not diff.within_noise else (
-                "ties" if diff.within_noise else "loses to")
-            passed = outcome == "beats"
+            passed = check.beats_baseline
         row = {"case": name, "kind": case.kind, "freq": part["freq"].iloc[0], "length": int(part["length"].iloc[0]),
                "L/H/m": f"{case.lookback}/{case.horizon}/{case.season}", "epochs": case.epochs,
                "seeds": part["seed"].dropna().nunique()}

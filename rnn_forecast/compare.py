@@ -16,7 +16,7 @@ import pandas as pd
 from darts import TimeSeries
 
 from rnn_forecast.benchmark.models import DartsTorchContender, baselines
-from rnn_forecast.benchmark.protocol import Setup, custom_task
+from rnn_forecast.benchmark.protocol import Setup, custom_task, test_steps
 from rnn_forecast.benchmark.runner import evaluate
 from rnn_forecast.benchmark.verdict import Recommendation, recommend, versus_best_baseline
 from rnn_forecast.budget import Budget
@@ -272,9 +272,7 @@ def detect_season(series, test_size: float | int = 0.2) -> int:
 
     first = as_series(series, "series")
     first = first[0] if isinstance(first, list) else first
-    n = len(first)
-    n_test = int(round(n * test_size)) if isinstance(test_size, float) else int(test_size)
-    train = first[: max(2, n - n_test)]
+    train = first[: max(2, len(first) - test_steps(len(first), test_size))]
     if train.n_components > 1:
         train = train.univariate_component(0)
     max_lag = min(len(train) // 2, 400)

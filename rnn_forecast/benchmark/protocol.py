@@ -361,13 +361,7 @@ def custom_task(
     if len({s.end_time() for s in series}) > 1:
         raise ValueError("The target series must end at the same time to share a test period.")
     n = len(series[0])
-    if isinstance(test_size, float) and 0 < test_size < 1:
-        n_test = int(round(n * test_size))
-    elif isinstance(test_size, int) and not isinstance(test_size, bool) and 0 < test_size < n:
-        n_test = test_size
-    else:
-        raise ValueError(f"`test_size` must be a fraction in (0, 1) or a number of steps in [1, {n - 1}], "
-                         f"got {test_size!r}.")
+    n_test = test_steps(n, test_size)
     h, L = setup.horizon, setup.lookback
     if n_test < h:
         raise ValueError(
@@ -402,6 +396,22 @@ def custom_task(
              f"{test_begin} steps before" + ("; scalers fitted on them" if not identity else "")]
     names = [str(s.components[0]) if len(series) == 1 else f"series {i}" for i, s in enumerate(series)]
     return Task(setup, model_series, past, future, original, test_start, n_windows, to_original, names, notes)
+
+
+def test_steps(n: int, test_size: float | int) -> int:
+    """Steps in the test period of an ``n``-step series: a fraction in (0, 1) or a count.
+
+    Raises
+    ------
+    ValueError
+        For a ``test_size`` that is neither.
+    """
+    if isinstance(test_size, float) and 0 < test_size < 1:
+        return int(round(n * test_size))
+    if isinstance(test_size, int) and not isinstance(test_size, bool) and 0 < test_size < n:
+        return test_size
+    raise ValueError(f"`test_size` must be a fraction in (0, 1) or a number of steps in [1, {n - 1}], "
+                     f"got {test_size!r}.")
 
 
 def concat_windows(windows: list[TimeSeries] | list[list[TimeSeries]]) -> list[TimeSeries]:

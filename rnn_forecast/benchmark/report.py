@@ -21,7 +21,8 @@ from scipy import stats
 
 from rnn_forecast.benchmark.models import baselines
 from rnn_forecast.benchmark.protocol import DATASETS, Setup, build_task
-from rnn_forecast.benchmark.verdict import ALPHA, SPEED_MARGIN, mean_std, recommend, versus_best_baseline, welch
+from rnn_forecast.benchmark.verdict import (ALPHA, SPEED_MARGIN, mean_std, recommend, relation,
+                                            versus_best_baseline, welch)
 
 OURS = ("LSTMForecaster", "GRUForecaster")
 PRIMARY = "mase"
@@ -110,12 +111,11 @@ def _versus_peers(scores: dict, ours: str, peers: list[str]) -> tuple[str, tuple
     groups: dict[str, list[str]] = {"better than": [], "within noise of": [], "worse than": []}
     for peer in sorted(peers, key=lambda p: float(np.mean(scores[p]))):
         d = welch(scores[ours], scores[peer])
-        relation = "within noise of" if d.within_noise else ("better than" if d.mean_a < d.mean_b else "worse than")
-        groups[relation].append(f"{peer} ({d.mean_b:.3f}, p={d.p_value:.2g})")
+        groups[relation(d)].append(f"{peer} ({d.mean_b:.3f}, p={d.p_value:.2g})")
     beaten = (len(groups["better than"]), len(peers))
     if beaten[0] == beaten[1]:
         return f"{ours} beats every peer beyond noise: " + ", ".join(groups["better than"]) + ".", beaten
-    parts = [f"{relation} {', '.join(names)}" for relation, names in groups.items() if names]
+    parts = [f"{how} {', '.join(names)}" for how, names in groups.items() if names]
     return f"{ours} is " + "; ".join(parts) + ".", beaten
 
 

@@ -234,6 +234,11 @@ def versus_best_baseline(scores: dict[str, Sequence[float]], ours: Sequence[str]
 
     model, baseline = min(ours, key=mean), min(baselines, key=mean)
     diff = welch(scores[model], scores[baseline], alpha)
-    relation = ("within noise of" if diff.within_noise else
-                "better than" if diff.mean_a < diff.mean_b else "worse than")
-    return BaselineCheck(model, baseline, diff, relation)
+    return BaselineCheck(model, baseline, diff, relation(diff))
+
+
+def relation(diff: Difference) -> str:
+    """How ``a`` stands to ``b`` for lower-is-better scores: better than, within noise of, worse than."""
+    if diff.within_noise:
+        return "within noise of"
+    return "better than" if diff.mean_a < diff.mean_b else "worse than"
