@@ -9,7 +9,9 @@ Dtypes: float32 and float64 series are accepted. A model trains in the dtype of 
 (first) target series, as in Darts (float64 series train a float64 model); every other
 input (covariates, validation and prediction series) is cast to that dtype. Pandas
 inputs are converted to that dtype (float32 by default). Integer and float16 values are
-refused: cast them explicitly.
+refused: cast them explicitly. A cast that would turn finite values into inf (float64
+values beyond float32's range) is refused too. docs/reliability.md ("Where we differ
+from Darts") gives the reasons.
 """
 
 from __future__ import annotations
@@ -113,6 +115,7 @@ def _from_pandas(obj: pd.Series | pd.DataFrame, name: str, dtype) -> TimeSeries:
             f"steps; most common steps: {dict(steps.head(3))}). Regularize it, e.g. "
             "`df.asfreq(freq)` and fill the gaps, before forecasting."
         )
+    check_range(frame.to_numpy(dtype=np.float64, na_value=np.nan), dtype, name)
     values = frame.astype(dtype)
     return TimeSeries.from_dataframe(values, copy=True)
 
@@ -128,13 +131,35 @@ def check_dtype(series: TimeSeries, name: str) -> None:
         )
 
 
-def cast(series, dtype):
-    """``series`` (one, a list, or ``None``) with values of ``dtype``."""
+def cast(series, dtype, name: str):
+    """``series`` (one, a list, or ``None``) with values of ``dtype``.
+
+    Unlike Darts, which refuses a float64 series for a float32 model, values are cast:
+    the model computes in its own dtype anyway. A cast is refused only where it would
+    change values beyond rounding, i.e. finite values outside ``dtype``'s range.
+    """
     if series is None:
         return None
     if isinstance(series, TimeSeries):
-        return series if series.dtype == dtype else series.astype(dtype)
-    return [cast(ts, dtype) for ts in series]
+        if series.dtype == dtype:
+            return series
+        check_range(series.values(copy=False), dtype, name)
+        return series.astype(dtype)
+    return [cast(ts, dtype, label) for label, ts in _labelled(series, name)]
+
+
+def check_range(values: np.ndarray, dtype, name: str) -> None:
+    """Raise a ``ValueError`` if finite ``values`` would overflow to inf in ``dtype``."""
+    limit = np.finfo(dtype).max
+    with np.errstate(invalid="ignore"):
+        beyond = np.isfinite(values) & (np.abs(values) > limit)
+    if beyond.any():
+        raise ValueError(
+            f"`{name}` holds {int(beyond.sum())} value(s) beyond the {np.dtype(dtype)} range "
+            f"(|x| > {limit:.3g}), the largest {np.abs(values[beyond]).max():.3g}: the model "
+            f"computes in {np.dtype(dtype)}, where they would be inf. Scale the series first "
+            "(e.g. darts' `Scaler`), or train on float64 series."
+        )
 
 
 def first(series) -> TimeSeries:
@@ -290,11 +315,11 @@ def fit_inputs(series, past_covariates, future_covariates, val_series, val_past_
         check_positive_int(max_samples_per_ts, "max_samples_per_ts")
     series = as_series(series, "series")
     dtype = first(series).dtype
-    converted = {"series": cast(series, dtype)}
+    converted = {"series": cast(series, dtype, "series")}
     for name, value in [("past_covariates", past_covariates), ("future_covariates", future_covariates),
                         ("val_series", val_series), ("val_past_covariates", val_past_covariates),
                         ("val_future_covariates", val_future_covariates)]:
-        converted[name] = cast(as_series(value, name, dtype), dtype)
+        converted[name] = cast(as_series(value, name, dtype), dtype, name)
     series, val_series = converted["series"], converted["val_series"]
     labels = {name: name for name in converted}
     if isinstance(series, TimeSeries) and isinstance(val_series, TimeSeries):
@@ -356,9 +381,10 @@ def inference_inputs(series, past_covariates, future_covariates, *, dtype=None, 
     if dtype is None and series is not None:
         dtype = first(series).dtype
     dtype = dtype or np.float32
-    series = cast(series, dtype)
-    past_covariates = cast(as_series(past_covariates, "past_covariates", dtype), dtype)
-    future_covariates = cast(as_series(future_covariates, "future_covariates", dtype), dtype)
+    series = cast(series, dtype, "series")
+    past_covariates = cast(as_series(past_covariates, "past_covariates", dtype), dtype, "past_covariates")
+    future_covariates = cast(as_series(future_covariates, "future_covariates", dtype), dtype,
+                             "future_covariates")
     converted = (series, past_covariates, future_covariates)
     for name, value in zip(("series", "past_covariates", "future_covariates"), converted):
         check_finite(value, name)

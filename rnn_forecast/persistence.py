@@ -50,6 +50,15 @@ class ModelFileError(ValueError):
     """A saved model file is truncated, corrupted, mismatched or from an incompatible version."""
 
 
+class MissingModelFileError(FileNotFoundError, ModelFileError):
+    """A file that ``load``/``load_from_checkpoint`` needs does not exist.
+
+    Both a ``FileNotFoundError`` (Python's error for a missing file) and a
+    :class:`ModelFileError`, hence a ``ValueError``: Darts raises ``ValueError`` for a
+    missing checkpoint or weights file, so code written for Darts catches it too.
+    """
+
+
 def file_info(ckpt_sha256: str | None) -> dict:
     """The marker stored in every saved forecaster."""
     import darts
@@ -254,24 +263,25 @@ class PersistenceMixin:
 
         Raises
         ------
-        FileNotFoundError
-            If ``path`` does not exist.
+        MissingModelFileError
+            If ``path`` or ``path.ckpt`` does not exist (a ``FileNotFoundError`` and a
+            ``ValueError``).
         ModelFileError
-            If a file is truncated or corrupted, ``path.ckpt`` is missing or comes from
-            another save, or the file was written by an incompatible version.
+            If a file is truncated or corrupted, ``path.ckpt`` comes from another save, or
+            the file was written by an incompatible version.
         TypeError
             If the file holds another forecaster class.
         """
         path = os.fspath(path)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"No saved model at {path!r}.")
+            raise MissingModelFileError(f"No saved model at {path!r}.")
         model = _read(path, trusted, kwargs.get("map_location"))
         info = check_file_info(model, path, cls)
         upgrade_legacy_parameters(model)
         ckpt_path = path + ".ckpt"
         if info["ckpt_sha256"] is not None:
             if not os.path.isfile(ckpt_path):
-                raise ModelFileError(
+                raise MissingModelFileError(
                     f"{path!r} was saved with weights in {ckpt_path!r}, which is missing: "
                     "copy both files together."
                 )
@@ -300,18 +310,36 @@ class PersistenceMixin:
 
         Fitting the returned model continues the checkpointed run (as
         ``fit(..., resume=True)`` does).
+
+        Raises
+        ------
+        MissingModelFileError
+            If the run, or the checkpoint named by ``file_name``, does not exist (a
+            ``FileNotFoundError`` and, as in Darts, a ``ValueError``).
+        ModelFileError
+            If a file is truncated, corrupted or written by an incompatible version.
         """
         work_dir = work_dir if work_dir is not None else os.path.join(os.getcwd(), "darts_logs")
         base = os.path.join(_get_runs_folder(work_dir, model_name), INIT_MODEL_NAME)
         if not os.path.isfile(base):
-            raise FileNotFoundError(
+            raise MissingModelFileError(
                 f"No checkpointed run {model_name!r} in {work_dir!r} ({base!r} is missing); "
                 "was the model built with save_checkpoints=True and this work_dir?"
             )
         check_file_info(_read(base, trusted, kwargs.get("map_location")), base, cls)
+        folder = _get_checkpoint_folder(work_dir, model_name)
+        saved = sorted(f for f in os.listdir(folder) if f.endswith(".ckpt")) if os.path.isdir(folder) else []
         if file_name is None:
-            file_name = _get_checkpoint_fname(work_dir, model_name, best=best)
-        ckpt = os.path.join(_get_checkpoint_folder(work_dir, model_name), file_name)
+            try:
+                file_name = _get_checkpoint_fname(work_dir, model_name, best=best)
+            except FileNotFoundError as exc:
+                raise MissingModelFileError(
+                    f"The run {model_name!r} in {work_dir!r} has no {'best' if best else 'last'} "
+                    f"checkpoint yet (checkpoints: {saved})."
+                ) from exc
+        ckpt = os.path.join(folder, file_name)
+        if not os.path.isfile(ckpt):
+            raise MissingModelFileError(f"No checkpoint {ckpt!r}; the run has {saved}.")
         try:
             model = super().load_from_checkpoint(
                 model_name, work_dir=work_dir, file_name=file_name, best=best, trusted=trusted, **kwargs

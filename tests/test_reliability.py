@@ -162,6 +162,21 @@ def test_dtypes_are_cast_to_the_model_dtype(fitted):
     assert wide.predict(OCL).dtype == np.float64
 
 
+def test_a_cast_that_would_overflow_is_refused(fitted):
+    # Darts refuses any float64 input to a float32 model; ours casts, except where the
+    # cast would turn finite values into inf
+    model, series, past, _ = fitted
+    values = past.astype(np.float64).values()
+    values[3, 0] = 1e40
+    huge = TimeSeries.from_times_and_values(past.time_index, values, columns=past.components)
+    for call in (lambda: model.predict(OCL, series=series, past_covariates=huge),
+                 lambda: model.predict(OCL, series=series, past_covariates=huge.to_dataframe()),
+                 lambda: build().fit([series, series], past_covariates=[past, huge])):
+        with pytest.raises(ValueError, match=r"`past_covariates(\[1\])?` holds 1 value\(s\) beyond the "
+                                             r"float32 range .* the largest 1e\+40"):
+            call()
+
+
 # -- training faults ------------------------------------------------------------------
 
 
@@ -458,6 +473,35 @@ def test_truncated_training_checkpoint_is_named(tmp_path):
     last = persistence.last_checkpoint(str(tmp_path), "run")
     truncate(last)
     with pytest.raises(ModelFileError, match=r"Could not load the checkpoint .*last-epoch=0\.ckpt"):
+        GRUForecaster.load_from_checkpoint("run", work_dir=str(tmp_path), best=False)
+
+
+def test_missing_files_raise_what_darts_and_python_users_catch(saved, tmp_path):
+    # Darts raises ValueError for a missing run or weights file, Python FileNotFoundError:
+    # MissingModelFileError is both, so code written for either catches it.
+    from darts.models import BlockRNNModel
+    with pytest.raises(ValueError):
+        BlockRNNModel.load_from_checkpoint("nothing", work_dir=str(tmp_path))
+    model, path = saved
+    missing = [lambda: GRUForecaster.load(str(tmp_path / "nothing.pt")),
+               lambda: GRUForecaster.load_from_checkpoint("nothing", work_dir=str(tmp_path))]
+    build(**run_params(tmp_path, n_epochs=1)).fit(make_series())
+    missing.append(lambda: GRUForecaster.load_from_checkpoint("run", work_dir=str(tmp_path),
+                                                              file_name="epoch=9.ckpt"))
+    os.remove(path + ".ckpt")
+    missing.append(lambda: GRUForecaster.load(path))
+    messages = []
+    for load in missing:
+        with pytest.raises(persistence.MissingModelFileError) as info:
+            load()
+        assert isinstance(info.value, FileNotFoundError) and isinstance(info.value, ValueError)
+        messages.append(str(info.value))
+    assert "No saved model" in messages[0] and "No checkpointed run 'nothing'" in messages[1]
+    assert "epoch=9.ckpt" in messages[2] and "last-epoch=0.ckpt" in messages[2]  # what exists
+    assert "which is missing" in messages[3]
+    for folder in (tmp_path / "run" / "checkpoints").iterdir():
+        folder.unlink()
+    with pytest.raises(persistence.MissingModelFileError, match="has no last checkpoint yet"):
         GRUForecaster.load_from_checkpoint("run", work_dir=str(tmp_path), best=False)
 
 
