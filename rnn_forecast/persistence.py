@@ -50,6 +50,24 @@ class ModelFileError(ValueError):
     """A saved model file is truncated, corrupted, mismatched or from an incompatible version."""
 
 
+class UnsafeModelFileError(ModelFileError):
+    """A file holds objects that safe loading does not allow; it was not loaded.
+
+    Attributes
+    ----------
+    qualname
+        The refused global, e.g. ``"posix.system"``.
+    blocked
+        ``True`` for a global Darts always blocks (code execution, e.g. ``os.system``):
+        the file would run code when read. ``False`` for a class that is merely not
+        allow-listed, which a trusted class can be (``add_safe_globals``).
+    """
+
+    def __init__(self, message: str, qualname: str, blocked: bool):
+        super().__init__(message)
+        self.qualname, self.blocked = qualname, blocked
+
+
 class MissingModelFileError(FileNotFoundError, ModelFileError):
     """A file that ``load``/``load_from_checkpoint`` needs does not exist.
 
@@ -294,7 +312,7 @@ class PersistenceMixin:
             try:
                 model.model = model._load_from_checkpoint(ckpt_path, trusted=trusted, **kwargs)
             except Exception as exc:
-                raise ModelFileError(f"Could not load the weights {ckpt_path!r}: {exc}") from exc
+                raise read_error(ckpt_path, exc, "weights file") from exc
             restore_loss(model)
         if pl_trainer_kwargs is not None:
             model.trainer_params = pl_trainer_kwargs
@@ -345,10 +363,10 @@ class PersistenceMixin:
                 model_name, work_dir=work_dir, file_name=file_name, best=best, trusted=trusted, **kwargs
             )
         except Exception as exc:
-            raise ModelFileError(
-                f"Could not load the checkpoint {ckpt!r}: {exc}. It may be truncated or "
-                "corrupted; an earlier checkpoint can be chosen with `file_name=`."
-            ) from exc
+            error = read_error(ckpt, exc, "checkpoint")
+            if type(error) is ModelFileError:
+                error = ModelFileError(f"{error} An earlier checkpoint can be chosen with `file_name=`.")
+            raise error from exc
         model.__dict__.pop(_MARKER, None)
         upgrade_legacy_parameters(model)
         restore_loss(model)
@@ -478,13 +496,48 @@ def _read(path: str, trusted: bool, map_location):
     try:
         return load_wrapper_safely(path=path, trusted=trusted, map_location=map_location)
     except Exception as exc:
-        if "allow-listed" in str(exc):  # Darts' message says which class and how to allow it
-            raise ModelFileError(f"Could not read the model file {path!r}: {exc}") from exc
-        raise ModelFileError(
-            f"Could not read the model file {path!r} ({type(exc).__name__}: {exc}). It is "
-            "truncated or corrupted (e.g. an interrupted copy), or was written by an "
-            "incompatible version of rnn_forecast, darts or torch."
-        ) from exc
+        raise read_error(path, exc, "model file") from exc
+
+
+_BLOCKED = re.compile(r"Blocked unsafe global `([^`]+)`")
+_NOT_ALLOWED = re.compile(r"global `([^`]+)` is not allow-listed")
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
+
+
+def read_error(path: str, exc: Exception, what: str, zip_archive: bool = True) -> ModelFileError:
+    """The error to raise when reading ``path`` (a ``what``, e.g. "model file") failed with ``exc``.
+
+    Tells apart a file that holds refused objects (not loaded: it may be malicious), a
+    file in another format (for ``zip_archive`` files, which ``torch.save`` writes), and
+    a truncated or corrupted one.
+    """
+    text = str(exc)
+    if match := _BLOCKED.search(text):
+        return UnsafeModelFileError(
+            f"{path!r} was not loaded: it holds `{match[1]}`, which would run code when the "
+            f"file is read. Safe loading always refuses it. Do not load this file (and do "
+            f"not use trusted=True) unless you know exactly where it comes from.",
+            qualname=match[1], blocked=True)
+    if match := _NOT_ALLOWED.search(text):
+        return UnsafeModelFileError(
+            f"{path!r} was not loaded: it holds `{match[1]}`, which safe loading does not "
+            f"allow. If you trust that class (e.g. your own callback or loss), allow it before "
+            f"loading with `darts.utils.serialization.add_safe_globals([{match[1]}])`; "
+            f"`trusted=True` turns safe loading off for files you fully trust.",
+            qualname=match[1], blocked=False)
+    with open(path, "rb") as handle:
+        head = handle.read(len(_ZIP_MAGIC))
+    if zip_archive and head != _ZIP_MAGIC:
+        return ModelFileError(
+            f"{path!r} is not a {what} written by rnn_forecast or Darts (it is not a torch "
+            f"zip archive; it starts with {head!r}): it was written by another library or "
+            "format."
+        )
+    return ModelFileError(
+        f"Could not read the {what} {path!r} ({type(exc).__name__}: {exc}). It is "
+        "truncated or corrupted (e.g. an interrupted copy), or was written by an "
+        "incompatible version of rnn_forecast, darts or torch."
+    )
 
 
 def _has_files(folder: str) -> bool:

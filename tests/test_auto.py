@@ -8,6 +8,7 @@ from darts.dataprocessing.transformers import Scaler
 from sklearn.base import clone
 
 from rnn_forecast import AutoRNNForecaster, RNNForecaster
+from rnn_forecast.persistence import ModelFileError
 from rnn_forecast.datasets import load_etth1
 from rnn_forecast.testing import (
     QUIET_TRAINER,
@@ -132,3 +133,45 @@ def test_default_space_searches_the_defaults_and_keeps_segments_that_fit_every_l
     assert space["segment_length"].options == ("auto", None)  # the default rule, or point-wise
     assert space["normalization"].options == ("level_scale", "level")
     assert fitting_segments(Choice((None, "auto", 5, 30)), [24, 48]).options == (None, "auto", 5)
+
+
+class _RunsCode:
+    """Unpickling this calls ``os.system``: what a malicious search record would do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_save_load_round_trip_and_no_code_runs_from_a_record(oil, tmp_path):
+    import pickle
+
+    from rnn_forecast.persistence import MissingModelFileError, UnsafeModelFileError
+
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=1)
+    auto = AutoRNNForecaster(12, search_space=TINY_SPACE, n_trials=2, n_epochs=1, batch_size=32, pruner=pruner,
+                             pl_trainer_kwargs=dict(QUIET_TRAINER)).fit(oil)
+    path = str(tmp_path / "auto.pt")
+    auto.save(path)
+    loaded = AutoRNNForecaster.load(path)  # restricted unpickling: space entries and pruner allowed
+    assert loaded.predict(12) == auto.predict(12)
+    assert loaded.best_params_ == auto.best_params_ and len(loaded.trials_) == 2
+    assert loaded.get_params()["search_space"] == TINY_SPACE
+    assert isinstance(loaded.get_params()["pruner"], optuna.pruners.MedianPruner)
+
+    marker = tmp_path / "code-ran"
+    with open(path + ".auto", "wb") as fh:
+        pickle.dump({"params": _RunsCode(marker)}, fh)
+    with pytest.raises(UnsafeModelFileError, match=r"auto\.pt\.auto' was not loaded: it holds `posix.system`"
+                                                   r", which would run code") as info:
+        AutoRNNForecaster.load(path)
+    assert info.value.blocked and not marker.exists()
+    with open(path + ".auto", "wb") as fh:
+        fh.write(pickle.dumps({"params": {}})[:5])  # truncated
+    with pytest.raises(ModelFileError, match="search record .* truncated or corrupted"):
+        AutoRNNForecaster.load(path)
+    with pytest.raises(MissingModelFileError, match="No search record"):
+        AutoRNNForecaster.load(str(tmp_path / "none.pt"))

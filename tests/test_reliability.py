@@ -421,6 +421,48 @@ def test_truncated_or_mismatched_files_give_clear_errors(saved, tmp_path):
         GRUForecaster.load(path)
 
 
+class RunsCode:
+    """Unpickling this calls ``os.system``: what a malicious model file would do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+class NotAllowed:
+    """A harmless class of the user's own, not on the safe-loading list."""
+
+
+def test_refused_objects_and_foreign_formats_are_told_apart_from_corruption(saved, tmp_path):
+    import pickle
+
+    from rnn_forecast.persistence import UnsafeModelFileError
+
+    model, path = saved
+    marker = tmp_path / "code-ran"
+    evil = str(tmp_path / "evil.pt")
+    torch.save({"model": RunsCode(marker)}, evil)
+    with pytest.raises(UnsafeModelFileError, match=r"evil\.pt' was not loaded: it holds `posix.system`, which "
+                                                   r"would run code .* Do not load this file") as info:
+        GRUForecaster.load(evil)
+    assert info.value.blocked and info.value.qualname == "posix.system" and not marker.exists()
+    torch.save({"model": NotAllowed()}, evil)
+    with pytest.raises(UnsafeModelFileError, match=r"holds `test_reliability.NotAllowed`, which safe loading does "
+                                                   r"not allow.*add_safe_globals\(\[test_reliability.NotAllowed\]\)") as info:
+        GRUForecaster.load(evil)
+    assert not info.value.blocked
+    with open(evil, "wb") as fh:  # a plain pickle (e.g. joblib or pickle.dump of a model): another format
+        pickle.dump({"weights": [1.0]}, fh)
+    with pytest.raises(ModelFileError, match=r"is not a model file written by rnn_forecast or Darts .* another library"):
+        GRUForecaster.load(evil)
+    truncate(path)  # a real model file, cut short: corrupted, not unsafe
+    with pytest.raises(ModelFileError, match="truncated or corrupted") as info:
+        GRUForecaster.load(path)
+    assert not isinstance(info.value, UnsafeModelFileError)
+
+
 def test_incompatible_versions_and_foreign_files_are_refused(saved, tmp_path, monkeypatch):
     model, path = saved
     with pytest.raises(TypeError, match="holds a GRUForecaster, not a LSTMForecaster"):
@@ -472,7 +514,7 @@ def test_truncated_training_checkpoint_is_named(tmp_path):
     build(**run_params(tmp_path, n_epochs=1)).fit(make_series())
     last = persistence.last_checkpoint(str(tmp_path), "run")
     truncate(last)
-    with pytest.raises(ModelFileError, match=r"Could not load the checkpoint .*last-epoch=0\.ckpt"):
+    with pytest.raises(ModelFileError, match=r"Could not read the checkpoint .*last-epoch=0\.ckpt.*truncated or corrupted.*file_name="):
         GRUForecaster.load_from_checkpoint("run", work_dir=str(tmp_path), best=False)
 
 

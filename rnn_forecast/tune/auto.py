@@ -26,12 +26,16 @@ from dataclasses import dataclass, field
 import numpy as np
 from darts import concatenate
 from darts import metrics as darts_metrics
+from darts.utils.serialization import add_safe_globals
+from darts.utils.serialization.base import restricted_pickle_load
 from sklearn.base import BaseEstimator
 
 from rnn_forecast.forecaster import RNNForecaster
 from rnn_forecast.inputs import as_series, check_finite
+from rnn_forecast.persistence import MissingModelFileError, read_error
 from rnn_forecast.tune.pruning import OptunaPruning
-from rnn_forecast.tune.space import Choice, check_space, default_search_space, fitting_segments, sample
+from rnn_forecast.tune.space import (Choice, FloatRange, IntRange, check_space, default_search_space,
+                                     fitting_segments, sample)
 
 QUIET = {"enable_progress_bar": False, "enable_model_summary": False, "logger": False}
 
@@ -392,15 +396,51 @@ class AutoRNNForecaster(BaseEstimator):
             pickle.dump(record, fh)
 
     @classmethod
-    def load(cls, path: str) -> AutoRNNForecaster:
-        """Load what :meth:`save` wrote (the study's trials come back as ``trials_``, a DataFrame)."""
-        with open(path + ".auto", "rb") as fh:
-            record = pickle.load(fh)
+    def load(cls, path: str, trusted: bool = False) -> AutoRNNForecaster:
+        """Load what :meth:`save` wrote (the study's trials come back as ``trials_``, a DataFrame).
+
+        The search record is read with Darts' restricted unpickling, as forecaster files
+        are: besides plain data, pandas, torch and Darts objects, only the search-space
+        entries and Optuna's own pruners are allowed; nothing in the file can run code.
+
+        Parameters
+        ----------
+        path
+            The path given to :meth:`save`.
+        trusted
+            Disable restricted unpickling (only for files you fully trust, e.g. with a
+            pruner class of your own; ``add_safe_globals`` allows one class instead).
+
+        Raises
+        ------
+        MissingModelFileError
+            If ``path + ".auto"`` (or the model files) do not exist.
+        UnsafeModelFileError
+            If the record holds an object that is not allowed; it is not loaded.
+        ModelFileError
+            If the record is truncated or corrupted.
+        """
+        record_path = path + ".auto"
+        if not os.path.isfile(record_path):
+            raise MissingModelFileError(f"No search record at {record_path!r} (written by `save`).")
+        _allow_search_record_globals()
+        try:
+            with open(record_path, "rb") as fh:
+                record = restricted_pickle_load(fh, trusted=trusted)
+        except Exception as exc:
+            raise read_error(record_path, exc, "search record", zip_archive=False) from exc
         model = cls(**record["params"])
         model.best_params_, model.best_value_ = record["best_params_"], record["best_value_"]
         model.trials_ = record["trials"]
-        model.best_model_ = RNNForecaster.load(path)
+        model.best_model_ = RNNForecaster.load(path, trusted=trusted)
         return model
+
+
+def _allow_search_record_globals() -> None:
+    """Allow the classes a search record holds beyond Darts' list: space entries, Optuna pruners."""
+    pruners = _optuna().pruners
+    classes = [getattr(pruners, name) for name in pruners.__all__]
+    add_safe_globals([Choice, IntRange, FloatRange, *(c for c in classes if isinstance(c, type))])
 
 
 def _finished(study) -> int:
