@@ -6,6 +6,9 @@ unless the user already configured the same thing:
 - :class:`NonFiniteLossGuard`: stops training with a :class:`NonFiniteLossError` (naming
   the epoch, the step and the likely cause) as soon as the loss or a gradient is NaN/inf,
   before that step changes the weights;
+- :class:`LossExplosionGuard`: stops training with a :class:`LossExplosionError` when a
+  finite loss grows by orders of magnitude over the untrained model's, and gives the
+  model back its last good weights;
 - :class:`RNGStateCheckpoint`: stores the global random states in every checkpoint and
   restores them on resume, so a resumed run continues exactly as an uninterrupted one;
 - ``gradient_clip_val=DEFAULT_GRADIENT_CLIP_VAL``: clipping of the gradients' global norm.
@@ -33,12 +36,17 @@ DEFAULT_GRADIENT_CLIP_VAL = 1.0
 UNSCALED_MAGNITUDE = 100.0
 
 
-class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss or gradient.
+class TrainingDivergedError(FloatingPointError):
+    """Training diverged: :class:`NonFiniteLossError` or :class:`LossExplosionError`.
 
     A ``FloatingPointError`` (Python's error for a failed floating-point computation, as
     raised by ``numpy.errstate``), so it can be caught apart from the unrelated
     ``RuntimeError``\\ s torch raises, e.g. to retry with a smaller learning rate.
+    """
+
+
+class NonFiniteLossError(TrainingDivergedError):
+    """Training produced a NaN or infinite loss or gradient.
 
     Attributes
     ----------
@@ -93,24 +101,7 @@ class NonFiniteLossGuard(pl.Callback):
 
     def _error(self, trainer, what: str, problem: str) -> NonFiniteLossError:
         epoch, step = trainer.current_epoch, trainer.global_step
-        causes = []
-        lrs = [group["lr"] for opt in trainer.optimizers for group in opt.param_groups if "lr" in group]
-        if lrs:
-            causes.append(
-                f"a learning rate too high (lr={max(lrs):g}; try 10x smaller via "
-                "`optimizer_kwargs={'lr': ...}`)"
-            )
-        magnitude, finite = _max_abs(self._batch)
-        if not finite:
-            causes.insert(0, "NaN/inf values in this batch's inputs (fill or drop them first)")
-        elif magnitude is not None and magnitude > UNSCALED_MAGNITUDE:
-            causes.insert(0, f"unscaled data (this batch's values reach {magnitude:.3g} in "
-                             "magnitude; scale the series, e.g. with darts' `Scaler`)")
-        if trainer.gradient_clip_val is None:
-            causes.append(
-                "exploding gradients with clipping off (turn it on, e.g. "
-                f"pl_trainer_kwargs={{'gradient_clip_val': {DEFAULT_GRADIENT_CLIP_VAL}}})"
-            )
+        causes = likely_causes(trainer, self._batch)
         if what == "gradient":
             causes.append("an operation with an infinite derivative in the loss (e.g. sqrt or log at 0)")
         message = (
@@ -119,6 +110,138 @@ class NonFiniteLossGuard(pl.Callback):
             f"updated the weights. Likely causes: {'; '.join(causes)}."
         )
         return NonFiniteLossError(message, epoch=epoch, step=step, batch_idx=self._batch_idx, what=what)
+
+
+def likely_causes(trainer, batch) -> list[str]:
+    """Why training may have diverged: bad or unscaled inputs, the learning rate, no clipping."""
+    causes = []
+    magnitude, finite = _max_abs(batch)
+    if not finite:
+        causes.append("NaN/inf values in this batch's inputs (fill or drop them first)")
+    elif magnitude is not None and magnitude > UNSCALED_MAGNITUDE:
+        causes.append(f"unscaled data (this batch's values reach {magnitude:.3g} in "
+                      "magnitude; scale the series, e.g. with darts' `Scaler`)")
+    lrs = [group["lr"] for opt in trainer.optimizers for group in opt.param_groups if "lr" in group]
+    if lrs:
+        causes.append(
+            f"a learning rate too high (lr={max(lrs):g}; try 10x smaller via "
+            "`optimizer_kwargs={'lr': ...}`)"
+        )
+    if trainer.gradient_clip_val is None:
+        causes.append(
+            "exploding gradients with clipping off (turn it on, e.g. "
+            f"pl_trainer_kwargs={{'gradient_clip_val': {DEFAULT_GRADIENT_CLIP_VAL}}})"
+        )
+    return causes
+
+
+class LossExplosionError(TrainingDivergedError):
+    """The training loss stayed finite but grew by orders of magnitude: training diverged.
+
+    Attributes
+    ----------
+    epoch, step
+        Where training stopped: epoch (from 0) and global optimizer step.
+    loss, reference
+        The exploding loss (a step's, or an epoch's mean) and the untrained model's
+        loss it is compared with (the mean of the first steps).
+    restored
+        Which weights the model was given back: ``"initial weights"`` or ``"weights of
+        the end of epoch K"``.
+    module
+        The LightningModule, holding those weights (a forecaster keeps it: it can
+        predict with them after the error).
+    """
+
+    def __init__(self, message: str, *, epoch: int, step: int, loss: float, reference: float, restored: str,
+                 module=None):
+        super().__init__(message)
+        self.epoch, self.step, self.loss, self.reference, self.restored = epoch, step, loss, reference, restored
+        self.module = module
+
+
+class LossExplosionGuard(pl.Callback):
+    """Raise :class:`LossExplosionError` when a finite loss explodes; keep the last good weights.
+
+    The reference is the mean loss of the first ``warmup_steps`` steps, the untrained
+    model's: training that works lowers the loss from there, by orders of magnitude at
+    most. Training stops when one step's loss exceeds ``step_factor`` times the
+    reference (checked from the second step on, against the steps before it) or an
+    epoch's mean loss exceeds ``epoch_factor`` times it. The module then gets back the
+    weights of the end of the last epoch that did not explode (or its initial weights),
+    kept as one in-memory copy. ``None`` turns a check off.
+
+    Parameters
+    ----------
+    step_factor, epoch_factor
+        Ratios to the reference loss that count as divergence.
+    warmup_steps
+        Steps whose mean loss is the reference.
+    """
+
+    def __init__(self, step_factor: float | None = 1e4, epoch_factor: float | None = 1e2, warmup_steps: int = 10):
+        self.step_factor, self.epoch_factor, self.warmup_steps = step_factor, epoch_factor, warmup_steps
+        self._first: list[float] = []
+        self._epoch_sum, self._epoch_steps = 0.0, 0
+        self._good_state, self._good_label = None, "initial weights"
+        self._batch = None
+
+    def __getstate__(self):
+        # passed in pl_trainer_kwargs, the guard is saved with the model: not its weight copy
+        state = dict(self.__dict__)
+        state.update(_first=[], _epoch_sum=0.0, _epoch_steps=0, _good_state=None, _batch=None)
+        return state
+
+    def on_train_start(self, trainer, pl_module):
+        self._first, self._epoch_sum, self._epoch_steps = [], 0.0, 0
+        epoch = trainer.current_epoch
+        self._keep(pl_module, "initial weights" if epoch == 0 else f"weights of the end of epoch {epoch - 1}")
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self._batch = batch
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        self._batch = None
+
+    def on_before_backward(self, trainer, pl_module, loss):
+        value = float(loss.detach().float().mean())
+        if not math.isfinite(value):
+            return  # NonFiniteLossGuard's case
+        reference = self._reference()
+        if reference is not None and self.step_factor is not None and value > self.step_factor * reference:
+            self._stop(trainer, pl_module, f"this step's loss is {value:.3g}", value, reference)
+        if len(self._first) < self.warmup_steps:
+            self._first.append(value)
+        self._epoch_sum += value
+        self._epoch_steps += 1
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        steps, mean = self._epoch_steps, self._epoch_sum / max(self._epoch_steps, 1)
+        self._epoch_sum, self._epoch_steps = 0.0, 0
+        reference = self._reference()
+        if steps and reference is not None and self.epoch_factor is not None and mean > self.epoch_factor * reference:
+            self._stop(trainer, pl_module, f"the epoch's mean loss is {mean:.3g}", mean, reference)
+        self._keep(pl_module, f"weights of the end of epoch {trainer.current_epoch}")
+
+    def _reference(self) -> float | None:
+        return sum(self._first) / len(self._first) if self._first else None
+
+    def _keep(self, pl_module, label: str) -> None:
+        self._good_state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+        self._good_label = label
+
+    def _stop(self, trainer, pl_module, problem: str, loss: float, reference: float):
+        epoch, step = trainer.current_epoch, trainer.global_step
+        causes = likely_causes(trainer, self._batch)
+        if self._good_state is not None:
+            pl_module.load_state_dict(self._good_state)
+        raise LossExplosionError(
+            f"Training diverged: {problem}, {loss / reference:.3g} times the untrained model's "
+            f"loss ({reference:.3g}), in epoch {epoch} (counting from 0), global step {step}. "
+            f"Training stopped; the model keeps its {self._good_label}. Likely "
+            f"causes: {'; '.join(causes)}.",
+            epoch=epoch, step=step, loss=loss, reference=reference, restored=self._good_label,
+            module=pl_module)
 
 
 class RNGStateCheckpoint(pl.Callback):
@@ -153,10 +276,11 @@ class RNGStateCheckpoint(pl.Callback):
 
 
 class TrainingGuardMixin:
-    """Forecaster mixin: install :class:`NonFiniteLossGuard` and default gradient clipping.
+    """Forecaster mixin: install the two guards and default gradient clipping.
 
     ``pl_trainer_kwargs={"gradient_clip_val": None}`` turns clipping off; a
-    ``NonFiniteLossGuard`` of the user's own in ``callbacks`` replaces the default one.
+    ``NonFiniteLossGuard`` or ``LossExplosionGuard`` of the user's own in ``callbacks``
+    replaces the default one (``LossExplosionGuard(None, None)`` turns it off).
     """
 
     def _init_trainer(self, trainer_params: dict, max_epochs: int | None = None) -> pl.Trainer:
@@ -164,12 +288,13 @@ class TrainingGuardMixin:
         params = dict(trainer_params)
         params.setdefault("gradient_clip_val", DEFAULT_GRADIENT_CLIP_VAL)
         params["callbacks"] = with_default_callback(params.get("callbacks"), NonFiniteLossGuard)
+        params["callbacks"] = with_default_callback(params["callbacks"], LossExplosionGuard)
         return super()._init_trainer(trainer_params=params, max_epochs=max_epochs)
 
 
 # Passed in `pl_trainer_kwargs`, they are saved with the model's parameters: allow them
 # in Darts' safe loading.
-add_safe_globals([NonFiniteLossGuard, RNGStateCheckpoint])
+add_safe_globals([NonFiniteLossGuard, LossExplosionGuard, RNGStateCheckpoint])
 
 
 def with_default_callback(callbacks, callback_cls: type) -> list:

@@ -24,7 +24,7 @@ from darts.utils.timeseries_generation import _build_forecast_series_from_schema
 from pytorch_lightning.callbacks import ModelCheckpoint
 from darts.utils.data.torch_datasets.utils import TorchTrainingSample
 
-from rnn_forecast.callbacks import TrainingGuardMixin
+from rnn_forecast.callbacks import LossExplosionError, TrainingGuardMixin
 from rnn_forecast.inputs import check_positive_int, fit_inputs, inference_inputs
 from rnn_forecast.module import RecurrentForecastModule, check_module_options, location_scale_masks
 from rnn_forecast.params import SklearnParamsMixin
@@ -353,6 +353,14 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
         training continues the run checkpointed under ``work_dir/model_name`` from its
         last epoch-end checkpoint, up to ``n_epochs`` (or ``epochs``) in total; without a
         checkpoint it starts from scratch. See docs/reliability.md.
+
+        Raises
+        ------
+        NonFiniteLossError
+            If a loss or gradient became NaN/inf (before that step changed the weights).
+        LossExplosionError
+            If the finite loss exploded; the model keeps its last good weights and can
+            predict with them.
         """
         inputs = fit_inputs(
             series, past_covariates, future_covariates, val_series, val_past_covariates,
@@ -362,7 +370,13 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
         )
         self._prepare_run(resume)
         with self._interruptible():
-            return super().fit(**inputs, **kwargs)
+            try:
+                return super().fit(**inputs, **kwargs)
+            except LossExplosionError as exc:
+                # the guard gave the module its last good weights: keep them usable
+                if exc.module is not None:
+                    self.model = exc.module
+                raise
 
     def predict(
         self,

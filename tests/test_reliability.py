@@ -20,10 +20,14 @@ from darts.utils.serialization import add_safe_globals
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster, RNNForecaster, persistence
 from rnn_forecast.callbacks import (
     DEFAULT_GRADIENT_CLIP_VAL,
+    LossExplosionError,
+    LossExplosionGuard,
     NonFiniteLossError,
     NonFiniteLossGuard,
     RNGStateCheckpoint,
+    TrainingDivergedError,
 )
+from rnn_forecast.datasets import load_etth1
 from rnn_forecast.persistence import AtomicCheckpointIO, ModelFileError
 from rnn_forecast.testing import ICL, OCL, QUIET_TRAINER, make_series
 
@@ -201,9 +205,53 @@ def test_divergence_from_a_huge_learning_rate_names_it():
     model = build(**POINTWISE, loss_fn=torch.nn.MSELoss(), n_epochs=20, optimizer_cls=torch.optim.SGD,
                   optimizer_kwargs={"lr": 1e12},
                   pl_trainer_kwargs=dict(QUIET_TRAINER, gradient_clip_val=None))
-    with pytest.raises(NonFiniteLossError, match=r"lr=1e\+12") as info:
+    with pytest.raises(TrainingDivergedError, match=r"lr=1e\+12") as info:
         model.fit(make_series())
     assert "clipping off" in str(info.value)
+    # the loss explodes (finite) before it overflows: the explosion guard stops it first
+    assert isinstance(info.value, LossExplosionError)
+
+
+class BlowUpAt(pl.Callback):
+    """From epoch ``epoch`` on, multiply the learning rate by ``factor`` (a finite blow-up)."""
+
+    def __init__(self, epoch, factor=1e10):
+        self.epoch, self.factor = epoch, factor
+
+    def on_train_epoch_start(self, trainer, pl_module):
+        if trainer.current_epoch == self.epoch:
+            for group in trainer.optimizers[0].param_groups:
+                group["lr"] *= self.factor
+
+
+def test_finite_divergence_stops_and_keeps_the_last_good_weights():
+    # issue #18: data at 1e6 with lr=1e8 trained to the end, loss 3.9e15, forecasts 100x
+    # beyond the data, no warning
+    huge = make_series() * 1e6
+    model = build(n_epochs=5, optimizer_kwargs={"lr": 1e8})
+    with pytest.raises(LossExplosionError, match=r"this step's loss is .* times the untrained model's loss .* "
+                                                 r"keeps its initial weights.*unscaled data.*lr=1e\+08") as info:
+        model.fit(huge)
+    assert info.value.step == 1 and info.value.loss > 1e4 * info.value.reference
+    assert np.abs(model.predict(OCL).values()).max() < 2 * np.abs(huge.values()).max()
+    # a blow-up in epoch 2: back to the weights of the end of epoch 1, i.e. a 2-epoch run's
+    series = make_series()
+    model = build(n_epochs=5, pl_trainer_kwargs=dict(QUIET_TRAINER, callbacks=[BlowUpAt(epoch=2)]))
+    with pytest.raises(LossExplosionError, match=r"in epoch 2 .* keeps its weights of the end of epoch 1"):
+        model.fit(series)
+    two_epochs = build(n_epochs=2).fit(series)
+    np.testing.assert_allclose(model.predict(OCL).values(), two_epochs.predict(OCL).values(), rtol=1e-5)
+
+
+def test_explosion_guard_is_configurable_and_ignores_normal_training():
+    series = make_series()
+    guard = LossExplosionGuard(step_factor=None, epoch_factor=None)  # off
+    off = build(n_epochs=3, optimizer_kwargs={"lr": 1e8},
+                pl_trainer_kwargs=dict(QUIET_TRAINER, callbacks=[guard]))
+    off.fit(series * 1e6)  # runs to the end, as before the guard
+    assert [cb for cb in off.trainer.callbacks if isinstance(cb, LossExplosionGuard)] == [guard]
+    normal = build(n_epochs=3, dropout=0.1).fit(series)  # the default guard is on and quiet
+    assert any(isinstance(cb, LossExplosionGuard) for cb in normal.trainer.callbacks)
 
 
 class SqrtOfZero(torch.nn.MSELoss):
@@ -320,24 +368,32 @@ WORKER = textwrap.dedent("""
         def on_train_batch_end(self, *args):
             time.sleep(0.05)
 
-    work_dir, n_epochs = sys.argv[1], int(sys.argv[2])
+    work_dir, n_epochs, data = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     model = GRUForecaster(input_chunk_length=ICL, output_chunk_length=OCL, hidden_dim=4,
                           batch_size=16, random_state=0, pl_trainer_kwargs=dict(QUIET_TRAINER),
                           n_epochs=n_epochs, dropout=0.2, save_checkpoints=True,
                           model_name="run", work_dir=work_dir)
     model.trainer_params["callbacks"].append(Throttle())  # not saved with the model
-    series = make_series(length=150)
+    if data == "synthetic":
+        series = make_series(length=150)
+    else:  # a real series, raw: the last 150 hours of ETTh1's oil temperature
+        from rnn_forecast.datasets import load_etth1
+        series = load_etth1(data, columns=["OT"]).target[-150:]
     model.fit(series[:120], val_series=series[90:])
     print("finished", flush=True)
 """)
 
 
-def test_sigterm_killed_subprocess_resumes_to_the_uninterrupted_result(tmp_path):
+@pytest.mark.parametrize("how", ["SIGTERM, synthetic series", "SIGKILL, ETTh1"])
+def test_killed_subprocess_resumes_to_the_uninterrupted_result(tmp_path, data_dir, how):
+    # SIGTERM lets Lightning stop cleanly; SIGKILL (kill -9) gives the process no chance:
+    # the atomic checkpoint writes must still leave a complete last checkpoint
+    sig, data = (signal.SIGTERM, "synthetic") if how.startswith("SIGTERM") else (signal.SIGKILL, str(data_dir))
     n_epochs = 6
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     work_dir = tmp_path / "runs"
-    proc = subprocess.Popen([sys.executable, str(script), str(work_dir), str(n_epochs)],
+    proc = subprocess.Popen([sys.executable, str(script), str(work_dir), str(n_epochs), data],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     checkpoints = work_dir / "run" / "checkpoints"
     deadline = time.monotonic() + 180
@@ -345,14 +401,17 @@ def test_sigterm_killed_subprocess_resumes_to_the_uninterrupted_result(tmp_path)
         assert proc.poll() is None, proc.stdout.read()
         assert time.monotonic() < deadline, "no checkpoint within 180 s"
         time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + signal.SIGTERM, output
+    assert proc.returncode in (128 + sig, -sig), output
     assert "finished" not in output
     last = persistence.last_checkpoint(str(work_dir), "run")
     assert int(last.split("epoch=")[1].split(".")[0]) < n_epochs - 1  # really cut short
 
-    series = make_series(length=150)
+    if data == "synthetic":
+        series = make_series(length=150)
+    else:
+        series = load_etth1(data_dir, columns=["OT"]).target[-150:]
     params = {"dropout": 0.2, "batch_size": 16, "n_epochs": n_epochs}
     expected = build(**params, save_checkpoints=True, model_name="run", work_dir=str(tmp_path / "ref"))
     expected.fit(series[:120], val_series=series[90:])
@@ -561,3 +620,25 @@ def test_checkpoint_writes_are_atomic(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert os.listdir(tmp_path) == ["last-epoch=0.ckpt"]  # the temporary file is gone
     assert torch.equal(io.load_checkpoint(path)["state"], torch.arange(3.0))
+
+
+def test_explosion_guard_epoch_check_restores_the_last_good_epoch():
+    from types import SimpleNamespace
+
+    guard = LossExplosionGuard(step_factor=None, epoch_factor=100.0)
+    module = torch.nn.Linear(2, 1)
+    trainer = SimpleNamespace(current_epoch=0, global_step=0, optimizers=[], gradient_clip_val=1.0)
+    guard.on_train_start(trainer, module)
+    for _ in range(12):
+        guard.on_before_backward(trainer, module, torch.tensor(1.0))
+    guard.on_train_epoch_end(trainer, module)  # mean 1: fine, kept as the good weights
+    good = module.weight.detach().clone()
+    trainer.current_epoch = 1
+    with torch.no_grad():
+        module.weight.add_(5.0)
+    for _ in range(12):  # each step 500x the reference: below the (off) step check
+        guard.on_before_backward(trainer, module, torch.tensor(500.0))
+    with pytest.raises(LossExplosionError, match=r"the epoch's mean loss is 500, 500 times .* end of epoch 0") as info:
+        guard.on_train_epoch_end(trainer, module)
+    assert info.value.restored == "weights of the end of epoch 0"
+    torch.testing.assert_close(module.weight, good)
