@@ -106,6 +106,7 @@ def _from_pandas(obj: pd.Series | pd.DataFrame, name: str, dtype) -> TimeSeries:
             f"`{name}` has {what} columns {ints or halves}; forecasters train on float values: "
             f"cast them explicitly, e.g. `{name}.astype('float32')`."
         )
+    check_time_zone(index, name)
     irregular = (isinstance(index, pd.DatetimeIndex) and index.freq is None and len(index) > 2
                  and pd.infer_freq(index.sort_values()) is None)
     if irregular:
@@ -118,6 +119,26 @@ def _from_pandas(obj: pd.Series | pd.DataFrame, name: str, dtype) -> TimeSeries:
     check_range(frame.to_numpy(dtype=np.float64, na_value=np.nan), dtype, name)
     values = frame.astype(dtype)
     return TimeSeries.from_dataframe(values, copy=True)
+
+
+def check_time_zone(index: pd.Index, name: str) -> None:
+    """Refuse a time-zone-aware index that crosses a daylight-saving change.
+
+    Darts keeps the wall-clock times of a zone-aware index and drops the zone; across a
+    DST change those repeat an hour (autumn) or skip one (spring), and Darts then fails
+    with an unrelated message about missing frequencies.
+    """
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None or len(index) < 3:
+        return
+    if pd.infer_freq(index.sort_values()) is None:
+        return  # irregular in absolute time too: reported as such by the caller
+    wall = index.tz_localize(None)
+    if wall.has_duplicates or pd.infer_freq(wall.sort_values()) is None:
+        raise ValueError(
+            f"`{name}` has a time-zone-aware index ({index.tz}) that crosses a daylight-saving "
+            f"change: Darts drops the zone and keeps wall-clock times, which repeat or skip an "
+            f"hour there. Convert it to UTC first, e.g. `{name}.tz_convert('UTC')`."
+        )
 
 
 def check_dtype(series: TimeSeries, name: str) -> None:

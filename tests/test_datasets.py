@@ -12,7 +12,6 @@ import dataclasses
 import gzip
 import http.server
 import io
-import os
 import re
 import threading
 import urllib.parse

@@ -3,7 +3,9 @@
 Each example draws a forecasting set-up (series count, lengths, widths, frequency or
 integer index, chunk lengths, covariate layout, horizon, pandas or TimeSeries, float32 or
 float64) and at most one deliberate defect. Without a defect ``fit``/``predict`` must
-return forecasts of the right shape, index and dtype with finite values; with one (or
+return forecasts of the right shape, index and dtype with finite values, and
+``historical_forecasts`` (``retrain=False``) one such forecast per window that fits in
+each series, inside it; with one (or
 with a series too short to train on) they must raise a ``ValueError``/``TypeError``
 that names the problem, raised by rnn_forecast's or Darts' own checks, never from deep
 inside numpy or torch.
@@ -151,6 +153,23 @@ def check_setup(setup):
         assert forecast.time_index.equals(expected)
         assert forecast.dtype == setup["dtype"]
         assert np.isfinite(forecast.values()).all()
+    check_historical_forecasts(model, setup, covariates)
+
+
+def check_historical_forecasts(model, setup, covariates):
+    """Rolling forecasts over the training series (``retrain=False``): all inside it, finite."""
+    ocl = setup["ocl"]
+    rolled = model.historical_forecasts(setup["targets"], **covariates, forecast_horizon=ocl, stride=ocl,
+                                        retrain=False, last_points_only=False, verbose=False)
+    rolled = [rolled] if isinstance(setup["targets"], (TimeSeries, pd.DataFrame, pd.Series)) else rolled
+    assert len(rolled) == len(setup["series"])
+    for series, forecasts in zip(setup["series"], rolled):
+        assert len(forecasts) == (len(series) - setup["icl"]) // ocl  # every window that fits, stride ocl
+        for forecast in forecasts:
+            assert forecast.shape == (ocl, series.width, 1) and forecast.dtype == setup["dtype"]
+            assert forecast.start_time() >= series.time_index[setup["icl"]]
+            assert forecast.end_time() <= series.end_time()
+            assert np.isfinite(forecast.values()).all()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

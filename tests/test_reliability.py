@@ -77,6 +77,10 @@ FIT_ERRORS = [
      "irregular time index"),
     ("duplicate timestamps", {"series": pd.concat([S.to_dataframe().iloc[:3], S.to_dataframe()])},
      ValueError, "duplicate timestamps"),
+    ("time zone across a DST change",
+     {"series": S.to_dataframe().set_axis(pd.date_range("2021-10-30", periods=len(S), freq="h",
+                                                        tz="Europe/Berlin"))},
+     ValueError, r"time-zone-aware index \(Europe/Berlin\) that crosses a daylight-saving change"),
     ("object column", {"series": S.to_dataframe().assign(label="x")}, TypeError,
      r"non-numeric columns \['label'\]"),
     ("integer column", {"series": S.to_dataframe().astype("int64")}, TypeError, "integer columns"),
@@ -116,6 +120,15 @@ def test_bad_fit_inputs_raise_specific_errors(case, inputs, error, message):
     with pytest.raises(error, match=message):
         model.fit(**{"series": S, **inputs})
     assert not model.model_created  # refused before anything was built
+
+
+def test_time_zone_aware_index_without_a_dst_change_is_accepted():
+    # as in Darts: the zone is dropped and wall-clock times kept; only a DST change is refused
+    berlin = pd.date_range("2021-01-04", periods=len(S), freq="h", tz="Europe/Berlin")
+    forecast = build().fit(S.to_dataframe().set_axis(berlin)).predict(OCL)
+    assert forecast.start_time() == berlin[-1].tz_localize(None) + pd.Timedelta(hours=1)
+    utc = pd.date_range("2021-10-30", periods=len(S), freq="h", tz="UTC")  # UTC has no DST
+    assert build().fit(S.to_dataframe().set_axis(utc)).predict(OCL).n_timesteps == OCL
 
 
 def test_max_samples_per_ts_needs_covariates_only_for_the_windows_used():
