@@ -32,6 +32,10 @@ from darts.utils.serialization import add_safe_globals
 #: so normal training is unchanged; it bounds the step when gradients explode.
 DEFAULT_GRADIENT_CLIP_VAL = 1.0
 
+#: An untrained model's loss below this magnitude gives no meaningful ratio: the
+#: explosion guard does not compare against it.
+_TINY_LOSS = 1e-12
+
 #: Batch values above this magnitude are reported as a likely cause of divergence.
 UNSCALED_MAGNITUDE = 100.0
 
@@ -165,16 +169,18 @@ class LossExplosionGuard(pl.Callback):
 
     The reference is the mean loss of the first ``warmup_steps`` steps, the untrained
     model's: training that works lowers the loss from there, by orders of magnitude at
-    most. Training stops when one step's loss exceeds ``step_factor`` times the
-    reference (checked from the second step on, against the steps before it) or an
-    epoch's mean loss exceeds ``epoch_factor`` times it. The module then gets back the
+    most. Training stops when one step's loss exceeds the reference by more than
+    ``step_factor`` times its scale (checked from the second step on, against the steps
+    before it), or an epoch's mean loss by more than ``epoch_factor`` times it. The scale
+    is the reference's magnitude, or the first losses' mean absolute deviation if
+    larger, since a likelihood's negative log-likelihood can be negative or near 0. The module then gets back the
     weights of the end of the last epoch that did not explode (or its initial weights),
     kept as one in-memory copy. ``None`` turns a check off.
 
     Parameters
     ----------
     step_factor, epoch_factor
-        Ratios to the reference loss that count as divergence.
+        How many scales above the reference loss count as divergence.
     warmup_steps
         Steps whose mean loss is the reference.
     """
@@ -207,9 +213,7 @@ class LossExplosionGuard(pl.Callback):
         value = float(loss.detach().float().mean())
         if not math.isfinite(value):
             return  # NonFiniteLossGuard's case
-        reference = self._reference()
-        if reference is not None and self.step_factor is not None and value > self.step_factor * reference:
-            self._stop(trainer, pl_module, f"this step's loss is {value:.3g}", value, reference)
+        self._check(trainer, pl_module, value, self.step_factor, "this step's loss")
         if len(self._first) < self.warmup_steps:
             self._first.append(value)
         self._epoch_sum += value
@@ -218,26 +222,41 @@ class LossExplosionGuard(pl.Callback):
     def on_train_epoch_end(self, trainer, pl_module):
         steps, mean = self._epoch_steps, self._epoch_sum / max(self._epoch_steps, 1)
         self._epoch_sum, self._epoch_steps = 0.0, 0
-        reference = self._reference()
-        if steps and reference is not None and self.epoch_factor is not None and mean > self.epoch_factor * reference:
-            self._stop(trainer, pl_module, f"the epoch's mean loss is {mean:.3g}", mean, reference)
+        if steps:
+            self._check(trainer, pl_module, mean, self.epoch_factor, "the epoch's mean loss")
         self._keep(pl_module, f"weights of the end of epoch {trainer.current_epoch}")
 
-    def _reference(self) -> float | None:
-        return sum(self._first) / len(self._first) if self._first else None
+    def _limit(self, factor: float | None) -> tuple[float, float] | None:
+        """``(reference, limit)``: the first steps' mean loss and ``reference + factor * scale``.
+
+        The scale is the reference's magnitude, or the first losses' mean absolute
+        deviation if larger: a likelihood's negative log-likelihood can be negative or
+        near 0, where a plain ratio would be meaningless.
+        """
+        if factor is None or not self._first:
+            return None
+        reference = sum(self._first) / len(self._first)
+        spread = sum(abs(x - reference) for x in self._first) / len(self._first)
+        scale = max(abs(reference), spread)
+        return None if scale < _TINY_LOSS else (reference, reference + factor * scale)
+
+    def _check(self, trainer, pl_module, loss: float, factor: float | None, what: str) -> None:
+        limit = self._limit(factor)
+        if limit is not None and loss > limit[1]:
+            self._stop(trainer, pl_module, f"{what} is {loss:.3g}", loss, *limit)
 
     def _keep(self, pl_module, label: str) -> None:
         self._good_state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
         self._good_label = label
 
-    def _stop(self, trainer, pl_module, problem: str, loss: float, reference: float):
+    def _stop(self, trainer, pl_module, problem: str, loss: float, reference: float, limit: float):
         epoch, step = trainer.current_epoch, trainer.global_step
         causes = likely_causes(trainer, self._batch)
         if self._good_state is not None:
             pl_module.load_state_dict(self._good_state)
         raise LossExplosionError(
-            f"Training diverged: {problem}, {loss / reference:.3g} times the untrained model's "
-            f"loss ({reference:.3g}), in epoch {epoch} (counting from 0), global step {step}. "
+            f"Training diverged: {problem}, against {reference:.3g} for the untrained model "
+            f"(limit {limit:.3g}), in epoch {epoch} (counting from 0), global step {step}. "
             f"Training stopped; the model keeps its {self._good_label}. Likely "
             f"causes: {'; '.join(causes)}.",
             epoch=epoch, step=step, loss=loss, reference=reference, restored=self._good_label,

@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 from darts import TimeSeries
 from darts.models.forecasting.torch_forecasting_model import TorchForecastingModel
+from darts.utils.likelihood_models.torch import GaussianLikelihood
 from darts.utils.serialization import add_safe_globals
 
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster, RNNForecaster, persistence
@@ -242,8 +243,8 @@ def test_finite_divergence_stops_and_keeps_the_last_good_weights():
     # beyond the data, no warning
     huge = make_series() * 1e6
     model = build(n_epochs=5, optimizer_kwargs={"lr": 1e8})
-    with pytest.raises(LossExplosionError, match=r"this step's loss is .* times the untrained model's loss .* "
-                                                 r"keeps its initial weights.*unscaled data.*lr=1e\+08") as info:
+    with pytest.raises(LossExplosionError, match=r"this step's loss is .*, against .* for the untrained model "
+                                                 r"\(limit .*keeps its initial weights.*unscaled data.*lr=1e\+08") as info:
         model.fit(huge)
     assert info.value.step == 1 and info.value.loss > 1e4 * info.value.reference
     assert np.abs(model.predict(OCL).values()).max() < 2 * np.abs(huge.values()).max()
@@ -651,7 +652,31 @@ def test_explosion_guard_epoch_check_restores_the_last_good_epoch():
         module.weight.add_(5.0)
     for _ in range(12):  # each step 500x the reference: below the (off) step check
         guard.on_before_backward(trainer, module, torch.tensor(500.0))
-    with pytest.raises(LossExplosionError, match=r"the epoch's mean loss is 500, 500 times .* end of epoch 0") as info:
+    with pytest.raises(LossExplosionError, match=r"the epoch's mean loss is 500, against 1 for the untrained "
+                                                 r"model \(limit 101\).* end of epoch 0") as info:
         guard.on_train_epoch_end(trainer, module)
     assert info.value.restored == "weights of the end of epoch 0"
     torch.testing.assert_close(module.weight, good)
+
+
+def test_explosion_guard_handles_negative_log_likelihoods():
+    # Darts' own suite found it: a Gaussian NLL is negative (here about -0.5), and a plain
+    # ratio to it tripped on the first epoch of normal training
+    from types import SimpleNamespace
+
+    trainer = SimpleNamespace(current_epoch=0, global_step=0, optimizers=[], gradient_clip_val=1.0)
+    module = torch.nn.Linear(2, 1)
+    guard = LossExplosionGuard()
+    guard.on_train_start(trainer, module)
+    for value in np.linspace(-0.5, -0.9, 30):  # improving, all negative
+        guard.on_before_backward(trainer, module, torch.tensor(value))
+    guard.on_train_epoch_end(trainer, module)
+    near_zero = LossExplosionGuard()  # NLL around 0: the first losses' spread is the scale
+    near_zero.on_train_start(trainer, module)
+    for value in [0.05, -0.05, 0.1, -0.1, 0.02, 0.3, -0.2, 0.4]:
+        near_zero.on_before_backward(trainer, module, torch.tensor(value))
+    near_zero.on_train_epoch_end(trainer, module)
+    with pytest.raises(LossExplosionError, match=r"this step's loss is 1e\+05"):
+        near_zero.on_before_backward(trainer, module, torch.tensor(1e5))
+    model = build(n_epochs=2, likelihood=GaussianLikelihood()).fit(make_series())  # trains through
+    assert model.epochs_trained == 2
