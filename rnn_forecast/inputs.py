@@ -106,7 +106,6 @@ def _from_pandas(obj: pd.Series | pd.DataFrame, name: str, dtype) -> TimeSeries:
             f"`{name}` has {what} columns {ints or halves}; forecasters train on float values: "
             f"cast them explicitly, e.g. `{name}.astype('float32')`."
         )
-    check_time_zone(index, name)
     irregular = (isinstance(index, pd.DatetimeIndex) and index.freq is None and len(index) > 2
                  and pd.infer_freq(index.sort_values()) is None)
     if irregular:
@@ -116,8 +115,10 @@ def _from_pandas(obj: pd.Series | pd.DataFrame, name: str, dtype) -> TimeSeries:
             f"steps; most common steps: {dict(steps.head(3))}). Regularize it, e.g. "
             "`df.asfreq(freq)` and fill the gaps, before forecasting."
         )
-    check_range(frame.to_numpy(dtype=np.float64, na_value=np.nan), dtype, name)
+    check_time_zone(index, name)
     values = frame.astype(dtype)
+    if not np.isfinite(values.to_numpy()).all():  # NaN/inf, or finite values the cast overflowed
+        check_range(frame.to_numpy(dtype=np.float64, na_value=np.nan), dtype, name)
     return TimeSeries.from_dataframe(values, copy=True)
 
 
@@ -126,12 +127,11 @@ def check_time_zone(index: pd.Index, name: str) -> None:
 
     Darts keeps the wall-clock times of a zone-aware index and drops the zone; across a
     DST change those repeat an hour (autumn) or skip one (spring), and Darts then fails
-    with an unrelated message about missing frequencies.
+    with an unrelated message about missing frequencies. Called on an index already
+    known to be regular in absolute time.
     """
     if not isinstance(index, pd.DatetimeIndex) or index.tz is None or len(index) < 3:
         return
-    if pd.infer_freq(index.sort_values()) is None:
-        return  # irregular in absolute time too: reported as such by the caller
     wall = index.tz_localize(None)
     if wall.has_duplicates or pd.infer_freq(wall.sort_values()) is None:
         raise ValueError(
@@ -164,8 +164,10 @@ def cast(series, dtype, name: str):
     if isinstance(series, TimeSeries):
         if series.dtype == dtype:
             return series
-        check_range(series.values(copy=False), dtype, name)
-        return series.astype(dtype)
+        narrowed = series.astype(dtype)
+        if not np.isfinite(narrowed.values(copy=False)).all():  # NaN/inf, or an overflow
+            check_range(series.values(copy=False), dtype, name)
+        return narrowed
     return [cast(ts, dtype, label) for label, ts in _labelled(series, name)]
 
 

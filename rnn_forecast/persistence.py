@@ -346,18 +346,17 @@ class PersistenceMixin:
             )
         check_file_info(_read(base, trusted, kwargs.get("map_location")), base, cls)
         folder = _get_checkpoint_folder(work_dir, model_name)
-        saved = sorted(f for f in os.listdir(folder) if f.endswith(".ckpt")) if os.path.isdir(folder) else []
         if file_name is None:
             try:
                 file_name = _get_checkpoint_fname(work_dir, model_name, best=best)
             except FileNotFoundError as exc:
                 raise MissingModelFileError(
                     f"The run {model_name!r} in {work_dir!r} has no {'best' if best else 'last'} "
-                    f"checkpoint yet (checkpoints: {saved})."
+                    f"checkpoint yet (checkpoints: {_checkpoints_in(folder)})."
                 ) from exc
         ckpt = os.path.join(folder, file_name)
         if not os.path.isfile(ckpt):
-            raise MissingModelFileError(f"No checkpoint {ckpt!r}; the run has {saved}.")
+            raise MissingModelFileError(f"No checkpoint {ckpt!r}; the run has {_checkpoints_in(folder)}.")
         try:
             model = super().load_from_checkpoint(
                 model_name, work_dir=work_dir, file_name=file_name, best=best, trusted=trusted, **kwargs
@@ -525,9 +524,11 @@ def read_error(path: str, exc: Exception, what: str, zip_archive: bool = True) -
             f"loading with `darts.utils.serialization.add_safe_globals([{match[1]}])`; "
             f"`trusted=True` turns safe loading off for files you fully trust.",
             qualname=match[1], blocked=False)
-    with open(path, "rb") as handle:
-        head = handle.read(len(_ZIP_MAGIC))
-    if zip_archive and head != _ZIP_MAGIC:
+    head = _ZIP_MAGIC
+    if zip_archive:
+        with open(path, "rb") as handle:
+            head = handle.read(len(_ZIP_MAGIC))
+    if head != _ZIP_MAGIC:
         return ModelFileError(
             f"{path!r} is not a {what} written by rnn_forecast or Darts (it is not a torch "
             f"zip archive; it starts with {head!r}): it was written by another library or "
@@ -538,6 +539,11 @@ def read_error(path: str, exc: Exception, what: str, zip_archive: bool = True) -
         "truncated or corrupted (e.g. an interrupted copy), or was written by an "
         "incompatible version of rnn_forecast, darts or torch."
     )
+
+
+def _checkpoints_in(folder: str) -> list[str]:
+    """The ``.ckpt`` file names in ``folder`` (none if it does not exist), for messages."""
+    return sorted(f for f in os.listdir(folder) if f.endswith(".ckpt")) if os.path.isdir(folder) else []
 
 
 def _has_files(folder: str) -> bool:
