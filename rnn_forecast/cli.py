@@ -1,7 +1,8 @@
 """Command line: ``rnn-forecast forecast`` and ``rnn-forecast benchmark`` (also ``python -m rnn_forecast``).
 
-``forecast`` trains the LSTM and GRU forecasters on a real dataset and scores their
-rolling forecasts over the held-out tail against naive baselines, in original units.
+``forecast`` trains the LSTM and GRU forecasters on a real dataset (or the user's own
+CSV, ``--csv``) and scores their rolling forecasts over the held-out tail against naive
+baselines, in original units.
 """
 
 from __future__ import annotations
@@ -22,10 +23,20 @@ DATASET_DEFAULTS = {
 }
 
 
-def _load(dataset: str, data_dir: str | None):
+def _load(args: argparse.Namespace):
+    """(series, season, notes) of ``--csv`` or ``--dataset``."""
     from rnn_forecast import datasets
 
+    if args.csv:
+        data = datasets.load_csv(args.csv, time_column=args.time_column, columns=args.columns,
+                                 freq=args.freq)
+        from rnn_forecast.compare import detect_season
+
+        season = args.season or detect_season(data.target, args.test_fraction)
+        return data.target, season, data.notes
+    dataset, data_dir = args.dataset, args.data_dir
     column, season = DATASET_DEFAULTS[dataset]
+    season = season if args.season is None else args.season
     if dataset == "weather":
         data = datasets.load_weather(data_dir, columns=[column])
     elif dataset == "etth1":
@@ -44,14 +55,14 @@ def forecast(args: argparse.Namespace) -> list[dict]:
 
     from rnn_forecast import RNNForecaster
 
-    series, season, notes = _load(args.dataset, args.data_dir)
+    series, season, notes = _load(args)
     if args.max_length:
         series = series[-args.max_length :]
     train, test = series.split_after(1 - args.test_fraction)
     scaler = Scaler().fit(train)
     scaled = scaler.transform(series)
     start = len(train)
-    print(f"{args.dataset}: {series.components[0]!r}, {len(series)} steps ({series.freq_str}), "
+    print(f"{args.csv or args.dataset}: {list(series.components)}, {len(series)} steps ({series.freq_str}), "
           f"train {len(train)}, test {len(test)}, horizon {args.horizon}, lookback {args.lookback}")
     for note in notes:
         print(f"  data: {note}")
@@ -90,6 +101,11 @@ def forecast(args: argparse.Namespace) -> list[dict]:
     print(f"\n{'model':<24}{'MAE':>10}{'RMSE':>10}{'fit s':>8}")
     for row in rows:
         print(f"{row['model']:<24}{row['mae']:>10.4f}{row['rmse']:>10.4f}{row['fit_s']:>8.1f}")
+    baseline = min((r for r in rows if not r["model"].endswith("Forecaster")), key=lambda r: r["mae"])
+    for row in rows[: len(args.cells)]:
+        verdict = "beats" if row["mae"] < baseline["mae"] else "LOSES TO"
+        print(f"{row['model']} {verdict} {baseline['model']} on MAE "
+              f"({row['mae']:.4f} vs {baseline['mae']:.4f}).")
     print(f"\nseed {args.seed}; errors in original units over {len(test)} test steps, "
           f"non-overlapping {args.horizon}-step forecasts.")
     return rows
@@ -114,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     fc.add_argument("--accelerator", default="auto")
     fc.add_argument("--progress", action="store_true", help="show Lightning progress bars")
     fc.add_argument("--data-dir", default=None, help="default: $RNN_FORECAST_DATA or download")
+    fc.add_argument("--csv", default=None, help="forecast your own CSV instead of --dataset")
+    fc.add_argument("--time-column", default=None, help="CSV time column (default: the first)")
+    fc.add_argument("--columns", nargs="+", default=None, help="CSV value columns (default: all others)")
+    fc.add_argument("--freq", default=None, help="CSV row frequency, e.g. h or D (default: inferred)")
+    fc.add_argument("--season", type=int, default=None,
+                    help="seasonal-naive period in steps (default: the dataset's, detected for --csv)")
     fc.set_defaults(func=forecast)
     from rnn_forecast.benchmark.cli import add_parser as add_benchmark
 
@@ -122,10 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a refused input prints ``rnn-forecast: error: ...`` and returns 2."""
+    from rnn_forecast.datasets import DatasetError
+
     args = build_parser().parse_args(argv)
     warnings.filterwarnings("ignore", module="pytorch_lightning|lightning_fabric|torch")
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
-    args.func(args)
+    try:
+        args.func(args)
+    except (DatasetError, ValueError, TypeError) as exc:  # the documented input errors
+        print(f"rnn-forecast: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

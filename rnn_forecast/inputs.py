@@ -17,6 +17,7 @@ from Darts") gives the reasons.
 from __future__ import annotations
 
 import numbers
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -115,10 +116,21 @@ def _from_pandas(obj: pd.Series | pd.DataFrame, name: str, dtype) -> TimeSeries:
             f"steps; most common steps: {dict(steps.head(3))}). Regularize it, e.g. "
             "`df.asfreq(freq)` and fill the gaps, before forecasting."
         )
+    if isinstance(index, pd.DatetimeIndex) and index.freq is None and len(index) <= 2:
+        raise ValueError(
+            f"`{name}` has only {len(index)} timestamp(s) and its index has no `freq`: a "
+            f"frequency cannot be inferred from fewer than 3. Set it, e.g. `{name}.asfreq('h')` "
+            "(with your series' frequency), or pass a longer series."
+        )
     check_time_zone(index, name)
     values = frame.astype(dtype)
     if not np.isfinite(values.to_numpy()).all():  # NaN/inf, or finite values the cast overflowed
         check_range(frame.to_numpy(dtype=np.float64, na_value=np.nan), dtype, name)
+    if isinstance(index, pd.DatetimeIndex) and index.tz is not None:
+        # Darts drops the zone too, but loses the index's freq with it (fatal under 3 rows).
+        warnings.warn(f"`{name}` has a time-zone-aware index ({index.tz}); forecasting on its "
+                      "wall-clock times, the forecasts' index has no zone.", UserWarning, stacklevel=4)
+        values = values.set_axis(pd.DatetimeIndex(index.tz_localize(None), freq=index.freq), axis=0)
     return TimeSeries.from_dataframe(values, copy=True)
 
 

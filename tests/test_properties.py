@@ -27,13 +27,17 @@ from rnn_forecast.testing import QUIET_TRAINER
 FREQS = ["h", "D", "15min", "W-SUN", "MS", "B", None]  # None: an integer (Range) index
 DEFECTS = {
     # defect: message fragments any of which the error must contain
-    "short": ["needs at least"],
+    "short": ["needs at least", "cannot be inferred from fewer than 3"],
     "nan": ["NaN/inf"],
     "late_past": ["spans"],
     "short_future": ["do not extend far enough"],
     "other_freq": ["has frequency", "DatetimeIndex but", "(Range) index but"],
     "covariate_count": ["one covariate series per target series"],
+    "dst": ["crosses a daylight-saving change"],
+    "static_shape": ["same static covariate columns"],
+    "predict_static": ["static covariates"],
 }
+ZONES = [None, "UTC", "Europe/Berlin"]  # pandas inputs only; Berlin starts in summer (no DST change)
 
 
 def index(start, length, freq):
@@ -70,7 +74,9 @@ def setups(draw):
     n = draw(st.integers(1, 3 * ocl))
     width = draw(st.integers(1, 3))
     dtype = draw(st.sampled_from([np.float32, np.float64]))
-    start, freq = (5, 1) if freq is None else ("2021-01-04", freq)
+    as_pandas = draw(st.booleans())
+    zone = draw(st.sampled_from(ZONES)) if as_pandas and freq is not None else None
+    start, freq = (5, 1) if freq is None else ("2021-06-01" if zone else "2021-01-04", freq)
     n_series = draw(st.integers(1, 2))
     lengths = [draw(st.integers(icl + ocl, icl + ocl + 30)) for _ in range(n_series)]
     series = [make(index(start, length, freq), width, i, dtype) for i, length in enumerate(lengths)]
@@ -82,9 +88,12 @@ def setups(draw):
     past = [covariate(s, draw(pads), max(0, n - ocl) + draw(pads), past_width, 7, dtype) for s in series]
     future = [covariate(s, draw(pads), max(n, ocl) + draw(pads), future_width, 9, dtype) for s in series]
 
+    static = not as_pandas and series[0].static_covariates is not None
     possible = ["short", "nan"] + ["late_past"] * use_past + ["short_future"] * use_future
     if use_past or use_future:
         possible += ["other_freq"] + ["covariate_count"] * (n_series == 2)
+    possible += ["dst"] * (as_pandas and freq in ("h", "15min"))
+    possible += ["static_shape"] * (static and n_series == 2) + ["predict_static"] * static
     defect = draw(st.sampled_from([None] * len(possible) + possible))
     target = draw(st.integers(0, n_series - 1))
     s = series[target]
@@ -104,20 +113,40 @@ def setups(draw):
         (past if use_past else future)[target] = other_frequency(s, len(s) + 3 * ocl + 10, bad_width, dtype)
     elif defect == "covariate_count":
         past, future = past[:1], future[:1]
-
-    as_pandas = draw(st.booleans())
+    elif defect == "static_shape":
+        series[target] = s.with_static_covariates(pd.DataFrame({"site": [1.0], "altitude": [2.0]}))
     single = n_series == 1 and defect != "covariate_count" and draw(st.booleans())
 
+    def frame(item):
+        df = item.to_dataframe()
+        if zone is not None:
+            df.index = pd.DatetimeIndex(df.index.tz_localize(zone), freq=item.freq)
+        return df
+
     def pack(items):
-        items = [item.to_dataframe() if as_pandas else item for item in items]
+        items = [frame(item) if as_pandas else item for item in items]
         return items[0] if single else items
+
+    targets = pack(series)
+    if defect == "dst":  # regular in absolute time, but the wall clock repeats 02:00-03:00
+        use_past = use_future = False
+        crossing = pd.Timestamp("2021-10-31 00:30", tz="UTC").tz_convert("Europe/Berlin")
+        s = series[target]
+        length = max(len(s), 3)
+        crossed = pd.DataFrame(np.resize(s.values(), (length, s.width)), columns=s.components,
+                               index=pd.date_range(crossing, periods=length, freq=freq))
+        targets = crossed if single else [crossed if i == target else t for i, t in enumerate(targets)]
+    predict_targets = targets
+    if defect == "predict_static":  # trained with static covariates, predicts without
+        predict_targets = [t.with_static_covariates(None) for t in series]
+        predict_targets = predict_targets[0] if single else predict_targets
 
     return {
         "cls": draw(st.sampled_from([LSTMForecaster, GRUForecaster])),
         "icl": icl, "ocl": ocl, "n": n, "defect": defect, "series": series,
         "dtype": np.float32 if as_pandas else dtype,  # pandas inputs become float32
-        "static": not as_pandas and series[0].static_covariates is not None,
-        "targets": pack(series),
+        "static": static, "index": "integer" if freq == 1 else f"{freq}, {zone or 'naive'}",
+        "targets": targets, "predict_targets": predict_targets,
         "past": pack(past) if use_past else None,
         "future": pack(future) if use_future else None,
     }
@@ -136,9 +165,10 @@ def check_setup(setup):
                          use_static_covariates=setup["static"], pl_trainer_kwargs=dict(QUIET_TRAINER))
     covariates = {"past_covariates": setup["past"], "future_covariates": setup["future"]}
     event(f"defect: {setup['defect']}")
+    event(f"index: {setup['index']}")
     try:
         model.fit(setup["targets"], **covariates)
-        forecasts = model.predict(setup["n"], series=setup["targets"], **covariates)
+        forecasts = model.predict(setup["n"], series=setup["predict_targets"], **covariates)
     except (ValueError, TypeError) as exc:
         if setup["defect"] is None:
             raise
@@ -179,7 +209,7 @@ def test_forecast_is_correct_or_the_error_is_clear(setup):
 
 
 @pytest.mark.slow
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(setups())
 def test_forecast_is_correct_or_the_error_is_clear_many_examples(setup):
     check_setup(setup)

@@ -82,6 +82,9 @@ FIT_ERRORS = [
      {"series": S.to_dataframe().set_axis(pd.date_range("2021-10-30", periods=len(S), freq="h",
                                                         tz="Europe/Berlin"))},
      ValueError, r"time-zone-aware index \(Europe/Berlin\) that crosses a daylight-saving change"),
+    ("two rows, no frequency",
+     {"series": S.to_dataframe().iloc[:2].set_axis(pd.DatetimeIndex(list(S.time_index[:2])))},
+     ValueError, r"only 2 timestamp\(s\) and its index has no `freq`"),
     ("object column", {"series": S.to_dataframe().assign(label="x")}, TypeError,
      r"non-numeric columns \['label'\]"),
     ("integer column", {"series": S.to_dataframe().astype("int64")}, TypeError, "integer columns"),
@@ -130,6 +133,16 @@ def test_time_zone_aware_index_without_a_dst_change_is_accepted():
     assert forecast.start_time() == berlin[-1].tz_localize(None) + pd.Timedelta(hours=1)
     utc = pd.date_range("2021-10-30", periods=len(S), freq="h", tz="UTC")  # UTC has no DST
     assert build().fit(S.to_dataframe().set_axis(utc)).predict(OCL).n_timesteps == OCL
+
+
+def test_short_time_zone_aware_input_keeps_its_frequency():
+    # Darts drops the zone and, with it, the index's freq: fatal for a 2-row frame
+    model = build(input_chunk_length=2, output_chunk_length=1).fit(S)
+    window = S.to_dataframe().iloc[-2:].set_axis(
+        pd.date_range("2021-06-01", periods=2, freq="h", tz="Europe/Berlin"))
+    with pytest.warns(UserWarning, match=r"time-zone-aware index \(Europe/Berlin\); forecasting on its wall-clock"):
+        forecast = model.predict(1, series=window)
+    assert forecast.start_time() == pd.Timestamp("2021-06-01 02:00")
 
 
 def test_max_samples_per_ts_needs_covariates_only_for_the_windows_used():

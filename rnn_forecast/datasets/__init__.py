@@ -12,6 +12,8 @@ are ``float32`` and returned series contain no NaN.
 :func:`load_stocks`         S&P 500 daily OHLCV, one series per ticker (505)
 :func:`load_etth1`          ETTh1, 7 variables, hourly
 :func:`ltsf_split`          standard long-horizon train/val/test split + train-only scaler
+:func:`load_csv`            a user's own CSV (time column + numeric columns), checked,
+                            never repaired
 ==========================  ==========================================================
 
 Where the raw files come from (first rule that applies):
@@ -43,6 +45,7 @@ from .etth1 import ETTH1_COLUMNS, load_etth1
 from .split import LTSFSplit, ltsf_borders, ltsf_split
 from .stocks import STOCK_FIELDS, load_stocks
 from .traffic import load_traffic
+from .user_csv import load_csv
 from .weather import WEATHER_COLUMNS, load_weather
 
 __all__ = [
@@ -63,6 +66,7 @@ __all__ = [
     "Source",
     "UnknownNameError",
     "cache_dir",
+    "load_csv",
     "load_etth1",
     "load_stocks",
     "load_traffic",

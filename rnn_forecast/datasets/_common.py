@@ -25,6 +25,21 @@ def to_series(frame: pd.DataFrame, freq: str | int | None = None, **kwargs) -> T
     )
 
 
+def parse_dates(raw: pd.DataFrame, column: str, format: str, path) -> pd.DatetimeIndex:
+    """``raw[column]`` as a DatetimeIndex; :class:`SchemaError` for unparsable or empty dates."""
+    try:
+        stamps = pd.DatetimeIndex(pd.to_datetime(raw[column], format=format))
+    except (ValueError, TypeError) as exc:
+        raise SchemaError(f"{path}: column {column!r} has unparsable dates ({exc})") from exc
+    if stamps.hasnans:
+        row = int(np.flatnonzero(stamps.isna())[0])
+        raise SchemaError(
+            f"{path}: column {column!r} has {int(stamps.isna().sum())} empty date(s), first at "
+            f"data row {row + 1}; every row needs its timestamp."
+        )
+    return stamps
+
+
 def run_lengths(missing: np.ndarray) -> np.ndarray:
     """Length of the run of consecutive ``True`` each position belongs to (0 if False).
 
@@ -101,6 +116,9 @@ def regularize(frame: pd.DataFrame, freq: str, what: str) -> tuple[pd.DataFrame,
             f"linearly interpolated (longest run {runs[worst]} steps, in {worst!r})."
         )
     frame = frame.interpolate(method="linear", limit_area="inside").ffill().bfill()
+    empty = [str(c) for c in frame.columns[frame.isna().any()]]  # nothing to fill from
+    if empty:
+        raise SchemaError(f"{what}: column(s) {empty} hold no values at all.")
     return frame, notes
 
 

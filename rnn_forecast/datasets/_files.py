@@ -36,6 +36,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ._errors import (
@@ -305,6 +306,21 @@ def read_csv(
             f"{path} could not be parsed as CSV ({type(exc).__name__}: {exc}). "
             f"Replace it with the original {spec.filename} from {spec.homepage}."
         ) from exc
+    if frame.empty:
+        raise CorruptFileError(
+            f"{path} has no data rows (columns: {list(frame.columns)}). Replace it with the "
+            f"original {spec.filename} from {spec.homepage}."
+        )
+    numbers = frame.select_dtypes("number")
+    with np.errstate(invalid="ignore"):  # NaN compares False: missing cells are handled later
+        huge = np.abs(numbers.to_numpy(dtype=np.float64)) > np.finfo(np.float32).max
+    if huge.any():  # the loaders return float32
+        row, col = np.argwhere(huge)[0]
+        raise SchemaError(
+            f"{path}: {int(huge.sum())} value(s) infinite or beyond float32's range, first in "
+            f"column {numbers.columns[col]!r} at data row {row + 1}. Is it the original "
+            f"{spec.filename} from {spec.homepage}?"
+        )
     if required_columns is not None:
         missing = [c for c in required_columns if c not in frame.columns]
         if missing:

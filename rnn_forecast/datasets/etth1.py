@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ._common import check_names, fmt, regularize, to_series
+from ._common import check_names, fmt, parse_dates, regularize, to_series
 from ._container import ForecastData
 from ._errors import SchemaError
 from ._files import read_csv
@@ -56,10 +56,7 @@ def load_etth1(
     non_numeric = [c for c in ETTH1_COLUMNS if not pd.api.types.is_numeric_dtype(raw[c])]
     if non_numeric:
         raise SchemaError(f"{path}: non-numeric values in column(s) {non_numeric}.")
-    try:
-        stamps = pd.DatetimeIndex(pd.to_datetime(raw["date"], format="%Y-%m-%d %H:%M:%S"))
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"{path}: column 'date' has unparsable dates ({exc})") from exc
+    stamps = parse_dates(raw, "date", "%Y-%m-%d %H:%M:%S", path)
 
     notes = [f"Read {fmt(len(raw))} rows from {path.name}: {stamps[0]} .. {stamps[-1]}."]
     frame, regular_notes = regularize(raw[ETTH1_COLUMNS].set_axis(stamps, axis=0), "h", "etth1")

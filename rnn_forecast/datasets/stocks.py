@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from darts import TimeSeries
 
-from ._common import DTYPE, check_names, fmt
+from ._common import DTYPE, check_names, fmt, parse_dates
 from ._container import ForecastData
 from ._errors import SchemaError
 from ._files import read_csv
@@ -75,13 +75,17 @@ def load_stocks(
         verify=verify,
         dtype={"Name": str},
     )
-    try:
-        dates = pd.DatetimeIndex(pd.to_datetime(raw["date"], format="%Y-%m-%d"))
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"{path}: column 'date' has unparsable dates ({exc})") from exc
+    non_numeric = [c for c in STOCK_FIELDS if not pd.api.types.is_numeric_dtype(raw[c])]
+    if non_numeric:
+        raise SchemaError(f"{path}: non-numeric values in column(s) {non_numeric}.")
+    dates = parse_dates(raw, "date", "%Y-%m-%d", path)
     if (dates.day_of_week >= 5).any():
         raise SchemaError(f"{path}: rows dated on a weekend; this is not the expected file.")
 
+    if raw["Name"].isna().any():
+        row = int(np.flatnonzero(raw["Name"].isna())[0])
+        raise SchemaError(f"{path}: {int(raw['Name'].isna().sum())} row(s) without a ticker "
+                          f"'Name', first at data row {row + 1}.")
     known = sorted(raw["Name"].unique())
     if tickers is None:
         names = known

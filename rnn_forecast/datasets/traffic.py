@@ -10,7 +10,7 @@ from darts import TimeSeries
 from darts.utils.timeseries_generation import datetime_attribute_timeseries
 from pandas.tseries.holiday import USFederalHolidayCalendar
 
-from ._common import DTYPE, fmt, gap_summary, run_lengths, to_series
+from ._common import DTYPE, fmt, gap_summary, parse_dates, run_lengths, to_series
 from ._container import ForecastData
 from ._errors import SchemaError, UnknownNameError
 from ._files import read_csv
@@ -118,10 +118,10 @@ def load_traffic(
         na_values={c: ["", "NaN", "nan"] for c in WEATHER_NUMERIC + [TARGET]},
         dtype={"holiday": str, "weather_main": str},
     )
-    try:
-        raw["date_time"] = pd.to_datetime(raw["date_time"], format="ISO8601")
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"{path}: column 'date_time' has unparsable dates ({exc})") from exc
+    non_numeric = [c for c in WEATHER_NUMERIC + [TARGET] if not pd.api.types.is_numeric_dtype(raw[c])]
+    if non_numeric:
+        raise SchemaError(f"{path}: non-numeric values in column(s) {non_numeric}.")
+    raw["date_time"] = parse_dates(raw, "date_time", "ISO8601", path)
 
     notes = [
         f"Read {fmt(len(raw))} rows from {path.name}: {raw['date_time'].min()} .. "
@@ -136,6 +136,11 @@ def load_traffic(
             f"{hourly.index[off_grid][0]}); this is not the expected hourly file."
         )
 
+    volume = hourly[TARGET]
+    if volume.isna().all():
+        raise SchemaError(f"{path}: no row has a {TARGET} value.")
+    # A series starts and ends on an observed volume: there is nothing to fill edges from.
+    hourly = hourly.loc[volume.first_valid_index() : volume.last_valid_index()]
     full_index = pd.date_range(hourly.index[0], hourly.index[-1], freq="h")
     named_days = hourly.index[hourly["holiday"] > 0].normalize().unique()
     # The file's holidays are the observed US federal holidays plus the Minnesota State

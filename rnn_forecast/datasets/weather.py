@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ._common import check_names, fmt, regularize, to_series
+from ._common import check_names, fmt, parse_dates, regularize, to_series
 from ._container import ForecastData
 from ._errors import SchemaError
 from ._files import read_csv
@@ -94,10 +94,7 @@ def load_weather(
     non_numeric = [c for c in WEATHER_COLUMNS if not pd.api.types.is_numeric_dtype(values[c])]
     if non_numeric:
         raise SchemaError(f"{path}: non-numeric values in column(s) {non_numeric}.")
-    try:
-        stamps = pd.DatetimeIndex(pd.to_datetime(raw["date"], format="%Y-%m-%d %H:%M:%S"))
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"{path}: column 'date' has unparsable dates ({exc})") from exc
+    stamps = parse_dates(raw, "date", "%Y-%m-%d %H:%M:%S", path)
 
     codes = values == MISSING_CODE
     code_counts = {c: int(n) for c, n in codes.sum().items() if n}
@@ -124,7 +121,5 @@ def load_weather(
     frame = values.mask(codes).set_axis(stamps, axis=0)
     frame, regular_notes = regularize(frame, FREQ, "weather")
     notes += regular_notes
-    if frame.isna().to_numpy().any():  # only possible for an all-missing column
-        raise SchemaError(f"{path}: some columns hold no values at all.")
     target = to_series(frame[names], freq=FREQ)
     return ForecastData("weather", target, None, None, notes)

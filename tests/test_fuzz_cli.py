@@ -1,0 +1,156 @@
+"""The CLI's CSV input, ``rnn-forecast forecast --csv``: real data, then fuzzing (hypothesis).
+
+Fuzzed files have random lengths, frequencies, column layouts and at most one drawn
+defect (a duplicated, empty, unparsable or missing timestamp, an empty, non-numeric or
+huge value, a text column, shuffled rows, a missing header). The command must either
+print a scored table (both cells and both baselines, finite errors) and return 0, or
+raise one of the documented input errors from rnn_forecast's or Darts' own checks,
+which ``main`` prints as ``rnn-forecast: error: ...`` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from rnn_forecast import datasets as ds
+from rnn_forecast.cli import build_parser, main
+
+FAST = ["--lookback", "4", "--horizon", "2", "--epochs", "1", "--hidden-dim", "4", "--batch-size", "16",
+        "--test-fraction", "0.3"]
+MODELS = ("LSTMForecaster", "GRUForecaster", "Naive (repeat last)")
+
+
+def scores(out: str) -> dict[str, tuple[float, float]]:
+    rows = {}
+    for line in out.splitlines():
+        name = next((m for m in MODELS if line.startswith(m + " ")), None)
+        if name is None and line.startswith("NaiveSeasonal(K="):
+            name = line.split()[0]
+        if name and name not in rows:
+            rows[name] = tuple(float(x) for x in line[len(name):].split()[:2])
+    return rows
+
+
+def test_csv_of_real_data_is_forecast_and_scored(data_dir, tmp_path, capsys):
+    target = ds.load_etth1(data_dir, columns=["OT"]).target[:1500]
+    path = tmp_path / "etth1.csv"
+    target.to_dataframe().rename_axis("date").to_csv(path)
+    argv = ["forecast", "--csv", str(path), "--lookback", "48", "--horizon", "24", "--epochs", "1",
+            "--hidden-dim", "16"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    rows = scores(out)
+    seasonal = [name for name in rows if name.startswith("NaiveSeasonal(K=")]
+    assert set(rows) == {*MODELS, *seasonal} and len(seasonal) == 1
+    assert int(seasonal[0][len("NaiveSeasonal(K="):-1]) > 1  # a season was detected
+    assert all(0 < mae <= rmse for mae, rmse in rows.values())
+    assert "LSTMForecaster beats" in out or "LSTMForecaster LOSES TO" in out
+
+
+def test_refused_csv_is_one_line_on_stderr_with_status_2(tmp_path, capsys):
+    path = tmp_path / "dup.csv"
+    path.write_text("time,y\n2021-01-01,1\n2021-01-01,2\n2021-01-02,3\n")
+    assert main(["forecast", "--csv", str(path), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rnn-forecast: error: ") and "duplicated timestamp" in err
+    assert "Traceback" not in err
+
+
+DEFECTS = {
+    # defect: message fragments any of which the error must contain
+    "duplicate_time": ["duplicated timestamp"],
+    "empty_time": ["empty timestamp"],
+    "bad_time": ["not ISO 8601"],
+    "gap": ["not evenly spaced", "missing", "too few"],
+    "empty_value": ["empty or NaN"],
+    "text_value": ["non-numeric", "empty or NaN"],  # pandas reads "n/a" as NaN
+    "huge_value": ["beyond float32"],
+    "no_header": ["not a header"],
+    "too_short": ["needs at least", "too few"],
+}
+FREQS = ["h", "D", "15min", "MS", "W-SUN"]
+
+
+@st.composite
+def csv_files(draw):
+    freq = draw(st.sampled_from(FREQS))
+    length = draw(st.integers(3, 60))
+    width = draw(st.integers(1, 3))
+    index = pd.date_range("2021-01-04", periods=length, freq=freq)
+    t = np.arange(length)[:, None]
+    values = 100 * (1 + np.sin(t / 2 + np.arange(width))) + draw(st.floats(-1e3, 1e3))
+    frame = pd.DataFrame(values, columns=[f"v{i}" for i in range(width)])
+    frame.insert(0, "time", index.strftime("%Y-%m-%d %H:%M:%S"))
+    text_column = draw(st.booleans())
+    if text_column:
+        frame["site"] = "north"
+    possible = ["duplicate_time", "empty_time", "bad_time", "gap", "empty_value", "text_value",
+                "huge_value", "no_header"]
+    defect = draw(st.sampled_from([None] * len(possible) + possible))
+    row = draw(st.integers(1, length - 2))
+    column = draw(st.sampled_from([f"v{i}" for i in range(width)]))
+    frame = frame.astype({column: object})
+    if defect == "duplicate_time":
+        frame.loc[row, "time"] = frame.loc[row - 1, "time"]
+    elif defect == "empty_time":
+        frame.loc[row, "time"] = ""
+    elif defect == "bad_time":
+        frame.loc[row, "time"] = draw(st.sampled_from(["yesterday", "2021-13-01", "31/01/2021 10:00"]))
+    elif defect == "gap":
+        frame = frame.drop(index=row)
+    elif defect == "empty_value":
+        frame.loc[row, column] = ""
+    elif defect == "text_value":
+        frame.loc[row, column] = draw(st.sampled_from(["n/a", "12,5", "-", "abc"]))
+    elif defect == "huge_value":
+        frame.loc[row, column] = draw(st.sampled_from(["1e39", "-1e300", "inf"]))
+    if draw(st.booleans()):  # shuffled rows are sorted, not refused
+        frame = frame.sample(frac=1.0, random_state=draw(st.integers(0, 99)))
+    text = frame.to_csv(index=False, header=defect != "no_header")
+    columns = [f"v{i}" for i in range(width)] if text_column or draw(st.booleans()) else None
+    freq_arg = draw(st.sampled_from([None, freq]))
+    return {"text": text, "defect": defect, "columns": columns, "freq": freq_arg, "length": length}
+
+
+def check_csv(case, tmp_path):
+    path = tmp_path / "series.csv"
+    path.write_text(case["text"])
+    argv = ["forecast", "--csv", str(path), *FAST]
+    argv += ["--columns", *case["columns"]] if case["columns"] else []
+    argv += ["--freq", case["freq"]] if case["freq"] else []
+    args = build_parser().parse_args(argv)
+    event(f"defect: {case['defect']}")
+    try:
+        rows = args.func(args)
+    except (ds.DatasetError, ValueError, TypeError) as exc:
+        expected = DEFECTS[case["defect"] or "too_short"]
+        if case["defect"] is None:  # only a series too short for the backtest may be refused
+            event(f"refused clean file of {case['length']} rows")
+        assert any(fragment in str(exc) for fragment in expected), (case["defect"], str(exc))
+        origin = traceback.extract_tb(exc.__traceback__)[-1].filename.replace("\\", "/")
+        assert "/rnn_forecast/" in origin or origin.endswith("darts/logging.py"), (origin, str(exc))
+        event(f"refused: {type(exc).__name__}")
+        return
+    assert case["defect"] is None, f"{case['defect']} was not refused"
+    assert [r["model"] for r in rows][:2] == ["LSTMForecaster", "GRUForecaster"]
+    assert all(np.isfinite(r["mae"]) and np.isfinite(r["rmse"]) for r in rows)
+    event("forecast and scored")
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=csv_files())
+def test_any_csv_is_forecast_or_refused_clearly(case, tmp_path_factory):
+    check_csv(case, tmp_path_factory.mktemp("csv"))
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=csv_files())
+def test_any_csv_is_forecast_or_refused_clearly_many_examples(case, tmp_path_factory):
+    check_csv(case, tmp_path_factory.mktemp("csv"))
