@@ -467,9 +467,15 @@ class _LSTMRecurrence(torch.autograd.Function):
 
 
 def supports_fused(rnn: nn.Module, x: torch.Tensor) -> bool:
-    """Whether :func:`fused_rnn` can run ``rnn`` on ``x``: CPU float32, batch-first, simple."""
+    """Whether :func:`fused_rnn` can run ``rnn`` on ``x``: CPU float32, batch-first, simple.
+
+    Never while ``torch.export``/``torch.compile`` or the ONNX exporter trace the model:
+    the fused kernels are eager-only, and ``torch.nn`` computes the same function.
+    """
     return (
-        isinstance(rnn, (nn.LSTM, nn.GRU))
+        not torch.compiler.is_compiling()
+        and not torch.onnx.is_in_onnx_export()
+        and isinstance(rnn, (nn.LSTM, nn.GRU))
         and x.device.type == "cpu"
         and x.dtype == torch.float32
         and not torch.is_autocast_enabled("cpu")
