@@ -1,23 +1,21 @@
-"""LSTM and GRU forecasters for Darts, with Lightning modules you can also use alone."""
+"""LSTM and GRU forecasters for Darts, with Lightning modules you can also use alone.
 
-from darts.utils.serialization import add_safe_globals
+Names are imported on first use (PEP 562), so that ``import rnn_forecast`` and the
+command line's ``--help`` do not pay for importing torch, Lightning and Darts.
+"""
 
-from rnn_forecast.forecaster import GRUForecaster, LSTMForecaster, RNNForecaster
-from rnn_forecast.module import POINTWISE, RecurrentForecastModule
+from rnn_forecast._version import __version__
 
-__version__ = "0.2.0"
-
-# Darts loads models with an allow-list of classes; ours must be on it so that a plain
-# `GRUForecaster.load(path)` works.
-add_safe_globals([RNNForecaster, LSTMForecaster, GRUForecaster, RecurrentForecastModule])
-
-# Loaded on first use: compare_cells pulls in the benchmark machinery, AutoRNNForecaster
-# needs the optional Optuna.
 _LAZY = {
+    "RNNForecaster": "rnn_forecast.forecaster",
+    "LSTMForecaster": "rnn_forecast.forecaster",
+    "GRUForecaster": "rnn_forecast.forecaster",
+    "RecurrentForecastModule": "rnn_forecast.module",
+    "POINTWISE": "rnn_forecast.module",
     "Budget": "rnn_forecast.budget",
     "CellComparison": "rnn_forecast.compare",
     "compare_cells": "rnn_forecast.compare",
-    "AutoRNNForecaster": "rnn_forecast.tune",
+    "AutoRNNForecaster": "rnn_forecast.tune",  # needs the optional Optuna
 }
 
 
@@ -25,8 +23,14 @@ def __getattr__(name: str):
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # later lookups skip __getattr__
+        return value
     raise AttributeError(f"module 'rnn_forecast' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_LAZY])
 
 
 __all__ = [

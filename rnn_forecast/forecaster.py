@@ -11,15 +11,18 @@ scikit-learn's ``get_params``/``set_params``/``clone`` and pandas inputs.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Sequence
 from functools import partial
 
+import numpy as np
 import torch
 from darts.models.forecasting.forecasting_model import ForecastingModel
 from darts.models.forecasting.torch_forecasting_model import (
     MixedCovariatesTorchModel,
     TorchForecastingModel,
 )
+from darts.utils.serialization import add_safe_globals
 from darts.utils.timeseries_generation import _build_forecast_series_from_schema
 from pytorch_lightning.callbacks import ModelCheckpoint
 from darts.utils.data.torch_datasets.utils import TorchTrainingSample
@@ -284,6 +287,20 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
         (:mod:`rnn_forecast.inference`): the same forecasts, without the per-call cost of
         a trainer. ``predict``/``historical_forecasts``/``backtest`` all come through here.
         """
+        if num_samples > 1 and self.likelihood is None and not mc_dropout:
+            # Darts counts a dropout model as probabilistic and its conformal wrappers ask
+            # it for `cal_num_samples` (500) samples; without mc_dropout all are the same
+            # forecast, so it is computed once and repeated (Darts computes it 500 times).
+            once = self.predict_from_dataset(
+                n, dataset, trainer=trainer, batch_size=batch_size, verbose=verbose, n_jobs=n_jobs,
+                roll_size=roll_size, num_samples=1, dataloader_kwargs=dataloader_kwargs,
+                predict_likelihood_parameters=predict_likelihood_parameters,
+                random_state=random_state, values_only=values_only,
+            )  # fmt: skip
+            if values_only:
+                values, schemas, starts = once
+                return [np.repeat(v, num_samples, axis=-1) for v in values], schemas, starts
+            return [f.with_values(np.repeat(f.all_values(copy=False), num_samples, axis=2)) for f in once]
         fast = isinstance(dataset, BatchedInferenceDataset) and can_skip_trainer(
             self, trainer, num_samples, mc_dropout, predict_likelihood_parameters, dataloader_kwargs
         )
@@ -469,10 +486,19 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
         return super().gridsearch(parameters, **converted, **kwargs)
 
     def _check_sampling(self, num_samples: int, mc_dropout: bool) -> None:
-        """Refuse sample requests that would silently repeat one deterministic forecast."""
+        """Refuse sample requests that would silently repeat one deterministic forecast.
+
+        A model with dropout is the exception: Darts counts it as probabilistic, and its
+        conformal wrappers depend on that; it gets a warning instead.
+        """
         if mc_dropout and self.dropout == 0:
             raise ValueError("`mc_dropout=True` needs a model built with `dropout > 0`.")
-        if num_samples > 1 and self.likelihood is None and not mc_dropout:
+        if num_samples > 1 and self.likelihood is None and not mc_dropout and self.dropout > 0:
+            warnings.warn(
+                f"num_samples={num_samples} without mc_dropout=True or a likelihood: every sample is "
+                "the same deterministic forecast (as in Darts). Pass mc_dropout=True for Monte Carlo "
+                "dropout samples.", UserWarning, stacklevel=4)
+        elif num_samples > 1 and self.likelihood is None and not mc_dropout:
             raise ValueError(
                 f"`num_samples={num_samples}` needs a probabilistic model: build it with a "
                 "`likelihood` (e.g. darts' GaussianLikelihood() or QuantileRegression()), "
@@ -550,3 +576,8 @@ class GRUForecaster(RNNForecaster):
         super().__init__(*args, cell="gru", **kwargs)
 
     __init__.__signature__ = _signature_without_cell()
+
+
+# Darts loads models with an allow-list of classes; ours must be on it so that a plain
+# `GRUForecaster.load(path)` works. Registered here: loading needs these classes imported.
+add_safe_globals([RNNForecaster, LSTMForecaster, GRUForecaster, RecurrentForecastModule])

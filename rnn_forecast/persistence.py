@@ -81,7 +81,7 @@ def file_info(ckpt_sha256: str | None) -> dict:
     """The marker stored in every saved forecaster."""
     import darts
 
-    from rnn_forecast import __version__
+    from rnn_forecast._version import __version__
 
     return {
         "format": FILE_FORMAT,

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import pytorch_lightning as pl
+import torch
 from darts import TimeSeries
 from darts.metrics import mae
 from darts.utils.likelihood_models.torch import GaussianLikelihood, QuantileRegression
@@ -67,6 +69,26 @@ def _raises(exc_type, match: str, fn: Callable, *args, **kwargs) -> str:
         assert match.lower() in str(exc).lower(), f"error message {exc!s:.300} lacks {match!r}"
         return str(exc)
     raise AssertionError(f"{getattr(fn, '__name__', fn)} did not raise {exc_type.__name__}")
+
+
+class _expect_user_warning:  # like pytest.warns; rnn_forecast.testing must not need pytest
+    """Context manager asserting that a ``UserWarning`` containing ``match`` is emitted."""
+
+    def __init__(self, match: str):
+        self.match = match
+
+    def __enter__(self):
+        self._catcher = warnings.catch_warnings(record=True)
+        self.caught = self._catcher.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc):
+        self._catcher.__exit__(*exc)
+        if exc[0] is None:
+            texts = [str(w.message) for w in self.caught if issubclass(w.category, UserWarning)]
+            assert any(self.match in t for t in texts), f"no UserWarning with {self.match!r}: {texts}"
+        return False
 
 
 def check_params_protocol(model_cls, params: dict) -> None:
@@ -177,7 +199,12 @@ def check_probabilistic(model_cls, params: dict) -> None:
     draws = dropout.predict(OCL, num_samples=20, mc_dropout=True).all_values()
     assert draws.std(axis=2).max() > 0  # Monte Carlo dropout samples differ
     deterministic = _model(model_cls, params).fit(series)
-    _raises(ValueError, "likelihood", deterministic.predict, OCL, num_samples=5)
+    if deterministic.dropout > 0:  # Darts counts it as probabilistic: repeated samples, and a warning
+        with _expect_user_warning("every sample is the same"):
+            repeated = deterministic.predict(OCL, num_samples=5).all_values()
+        assert repeated.shape[2] == 5 and (repeated == repeated[:, :, :1]).all()
+    else:
+        _raises(ValueError, "likelihood", deterministic.predict, OCL, num_samples=5)
 
 
 def check_save_load(model_cls, params: dict) -> None:
@@ -268,6 +295,90 @@ def check_gridsearch(model_cls, params: dict) -> None:
     assert np.isfinite(score)
 
 
+def check_sample_weight(model_cls, params: dict) -> None:
+    """``sample_weight``/``val_sample_weight`` reach the loss: zero weight on a span ignores it."""
+    series = make_series(length=160)
+    noisy = series.values().copy()
+    noisy[:80] += 50.0  # a corrupt first half
+    corrupt = TimeSeries.from_times_and_values(series.time_index, noisy)
+    weights = TimeSeries.from_times_and_values(series.time_index, (np.arange(160) >= 80).astype(np.float32))
+    plain = _model(model_cls, params).fit(corrupt).predict(OCL, series=series)
+    weighted = _model(model_cls, params).fit(corrupt, sample_weight=weights, val_series=series,
+                                             val_sample_weight="linear").predict(OCL, series=series)
+    assert not np.allclose(plain.values(), weighted.values())
+    _raises(ValueError, "sample_weight", _model(model_cls, params).fit, series, sample_weight="cubic")
+
+
+def check_ensembles(model_cls, params: dict) -> None:
+    """Our forecasters as members of Darts' naive and regression ensembles."""
+    from darts.models import NaiveDrift, NaiveEnsembleModel, RegressionEnsembleModel
+
+    series = make_series()
+    naive = NaiveEnsembleModel([_model(model_cls, params), NaiveDrift()])
+    forecast = naive.fit(series).predict(OCL)
+    assert forecast.shape == (OCL, series.width, 1) and np.isfinite(forecast.values()).all()
+    stacked = RegressionEnsembleModel([_model(model_cls, params), NaiveDrift()], regression_train_n_points=24)
+    forecast = stacked.fit(series).predict(OCL)
+    assert forecast.start_time() == series.end_time() + series.freq
+    assert np.isfinite(forecast.values()).all()
+
+
+def check_conformal(model_cls, params: dict) -> None:
+    """Darts' conformal wrappers turn a fitted forecaster into calibrated quantiles."""
+    from darts.models import ConformalNaiveModel
+
+    series = make_series(length=200)
+    model = _model(model_cls, params).fit(series[:120])
+    conformal = ConformalNaiveModel(model, quantiles=[0.1, 0.5, 0.9], cal_length=40)
+    quantiles = conformal.predict(OCL, series=series, predict_likelihood_parameters=True)
+    assert quantiles.shape == (OCL, 3 * series.width, 1)
+    values = quantiles.values().reshape(OCL, series.width, 3)
+    assert (np.diff(values, axis=-1) >= 0).all()  # q0.1 <= q0.5 <= q0.9
+    samples = conformal.predict(OCL, series=series, num_samples=50)
+    assert samples.shape == (OCL, series.width, 50)
+
+
+def check_scale_batch_size(model_cls, params: dict) -> None:
+    """Lightning's batch-size finder through Darts, for training and for prediction."""
+    series = make_series()
+    model = _model(model_cls, params).fit(series)  # predict's search needs a fitted model
+    found = model.scale_batch_size(series, max_trials=3, steps_per_trial=1, init_val=4)
+    assert isinstance(found, int) and found >= 4
+    found = model.scale_batch_size(series, method="predict", n=OCL, max_trials=3, steps_per_trial=1, init_val=4)
+    assert isinstance(found, int) and found >= 4
+
+
+def check_load_best(model_cls, params: dict) -> None:
+    """``fit(load_best=True)`` with a validation series keeps the best epoch's weights."""
+    series = make_series()
+    with tempfile.TemporaryDirectory() as tmp:
+        model = _model(model_cls, params, n_epochs=4, save_checkpoints=True, work_dir=tmp,
+                       model_name="best", force_reset=True)
+        model.fit(series[:90], val_series=series[70:], load_best=True, epochs=4)
+        best = type(model).load_from_checkpoint("best", work_dir=tmp, best=True)
+        last = type(model).load_from_checkpoint("best", work_dir=tmp, best=False)
+    ours = model.predict(OCL, series=series).values()
+    np.testing.assert_allclose(ours, best.predict(OCL, series=series).values(), rtol=1e-6)
+    if best.epochs_trained != last.epochs_trained:  # where they differ, the best one was kept
+        assert not np.allclose(ours, last.predict(OCL, series=series).values())
+
+
+def check_finetuning(model_cls, params: dict) -> None:
+    """``load_weights`` then ``fit`` fine-tunes; ``enable_finetuning`` freezes what it names."""
+    series, other = make_series(), make_series(seed=5, length=80)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "base.pt")
+        _model(model_cls, params).fit(series).save(path)
+        tuned = _model(model_cls, params, n_epochs=1, enable_finetuning={"freeze": ["encoder.*"]})
+        tuned.load_weights(path)
+    base = {n: p.detach().clone() for n, p in tuned.model.named_parameters()}
+    tuned.fit(other)
+    after = dict(tuned.model.named_parameters())
+    frozen = [n for n in base if n.startswith("encoder.")]
+    assert frozen and all(torch.equal(base[n], after[n]) for n in frozen)
+    assert any(not torch.equal(base[n], after[n]) for n in base if n not in frozen)
+
+
 CHECKS: tuple[Callable[[type, dict], None], ...] = (
     check_params_protocol,
     check_fit_returns_self_and_keeps_inputs,
@@ -281,6 +392,12 @@ CHECKS: tuple[Callable[[type, dict], None], ...] = (
     check_callbacks,
     check_historical_forecasts_and_backtest,
     check_gridsearch,
+    check_sample_weight,
+    check_ensembles,
+    check_conformal,
+    check_scale_batch_size,
+    check_load_best,
+    check_finetuning,
 )
 
 

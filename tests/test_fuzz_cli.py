@@ -2,7 +2,7 @@
 
 Fuzzed files have random lengths, frequencies, column layouts and at most one drawn
 defect (a duplicated, empty, unparsable or missing timestamp, an empty, non-numeric or
-huge value, a text column, shuffled rows, a missing header). The command must either
+huge value, a text column, shuffled rows, a missing header). Some use a column as past covariates. The command must either
 print a scored table (both cells and both baselines, finite errors) and return 0, or
 raise one of the documented input errors from rnn_forecast's or Darts' own checks,
 which ``main`` prints as ``rnn-forecast: error: ...`` with exit status 2.
@@ -37,20 +37,47 @@ def scores(out: str) -> dict[str, tuple[float, float]]:
     return rows
 
 
-def test_csv_of_real_data_is_forecast_and_scored(data_dir, tmp_path, capsys):
-    target = ds.load_etth1(data_dir, columns=["OT"]).target[:1500]
+def test_csv_of_real_data_is_forecast_scored_and_plotted(data_dir, tmp_path, capsys):
+    frame = ds.load_etth1(data_dir, columns=["OT", "HUFL"]).target[:1500].to_dataframe()
     path = tmp_path / "etth1.csv"
-    target.to_dataframe().rename_axis("date").to_csv(path)
-    argv = ["forecast", "--csv", str(path), "--lookback", "48", "--horizon", "24", "--epochs", "1",
-            "--hidden-dim", "16"]
+    frame.rename_axis("stamp").reset_index()[["HUFL", "stamp", "OT"]].to_csv(path, index=False)
+    plot = tmp_path / "plot.png"
+    argv = ["forecast", "--csv", str(path), "--time-col", "stamp", "--target", "OT", "--covariates", "HUFL",
+            "--lookback", "48", "--horizon", "24", "--epochs", "1", "--hidden-dim", "16", "--plot", str(plot)]
     assert main(argv) == 0
     out = capsys.readouterr().out
+    assert "past covariates ['HUFL']" in out
     rows = scores(out)
     seasonal = [name for name in rows if name.startswith("NaiveSeasonal(K=")]
     assert set(rows) == {*MODELS, *seasonal} and len(seasonal) == 1
     assert int(seasonal[0][len("NaiveSeasonal(K="):-1]) > 1  # a season was detected
     assert all(0 < mae <= rmse for mae, rmse in rows.values())
     assert "LSTMForecaster beats" in out or "LSTMForecaster LOSES TO" in out
+    # the next 24 hours after the file's last row, one column per cell
+    lines = out.split("Forecast of the next 24 steps (models trained on the first 1200 steps):\n")[1].splitlines()
+    assert lines[0].split() == ["LSTMForecaster:OT", "GRUForecaster:OT"]
+    stamps = [pd.Timestamp(" ".join(line.split()[:2])) for line in lines[2:26]]
+    assert stamps == list(pd.date_range(frame.index[-1] + pd.Timedelta(hours=1), periods=24, freq="h"))
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_help_and_version_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from rnn_forecast.cli import build_parser; p = build_parser(); p.format_help(); "
+            "print(sorted(m for m in ('torch', 'darts', 'pandas') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+    version = subprocess.run([sys.executable, "-m", "rnn_forecast", "--version"], capture_output=True, text=True)
+    from rnn_forecast import __version__
+
+    assert version.returncode == 0 and version.stdout.strip() == f"rnn-forecast {__version__}"
+
+
+def test_covariates_need_a_csv(capsys):
+    assert main(["forecast", "--dataset", "etth1", "--covariates", "HUFL"]) == 2
+    assert "--covariates names columns of --csv" in capsys.readouterr().err
 
 
 def test_refused_csv_is_one_line_on_stderr_with_status_2(tmp_path, capsys):
@@ -113,9 +140,12 @@ def csv_files(draw):
     if draw(st.booleans()):  # shuffled rows are sorted, not refused
         frame = frame.sample(frac=1.0, random_state=draw(st.integers(0, 99)))
     text = frame.to_csv(index=False, header=defect != "no_header")
-    columns = [f"v{i}" for i in range(width)] if text_column or draw(st.booleans()) else None
+    covariates = [f"v{width - 1}"] if width > 1 and draw(st.booleans()) else None
+    values = [f"v{i}" for i in range(width - bool(covariates))]
+    columns = values if text_column or draw(st.booleans()) else None
     freq_arg = draw(st.sampled_from([None, freq]))
-    return {"text": text, "defect": defect, "columns": columns, "freq": freq_arg, "length": length}
+    return {"text": text, "defect": defect, "columns": columns, "covariates": covariates, "freq": freq_arg,
+            "length": length}
 
 
 def check_csv(case, tmp_path):
@@ -123,6 +153,7 @@ def check_csv(case, tmp_path):
     path.write_text(case["text"])
     argv = ["forecast", "--csv", str(path), *FAST]
     argv += ["--columns", *case["columns"]] if case["columns"] else []
+    argv += ["--covariates", *case["covariates"]] if case["covariates"] else []
     argv += ["--freq", case["freq"]] if case["freq"] else []
     args = build_parser().parse_args(argv)
     event(f"defect: {case['defect']}")

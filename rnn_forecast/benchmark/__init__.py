@@ -11,23 +11,33 @@
 :mod:`.report`    ``benchmarks/REPORT.md`` and its plots, from the result files
 :mod:`.cli`       ``rnn-forecast benchmark`` / ``python -m rnn_forecast.benchmark``
 ================  ==============================================================
+
+Names are imported on first use, so that ``rnn-forecast --help`` stays light.
 """
 
-from rnn_forecast.benchmark.protocol import DATASETS, Setup, Task, build_task, setup_for
-from rnn_forecast.benchmark.report import write_report
-from rnn_forecast.benchmark.runner import run_dataset
-from rnn_forecast.benchmark.verdict import Difference, Recommendation, recommend, welch
+_LAZY = {
+    "DATASETS": "rnn_forecast.benchmark.protocol",
+    "Setup": "rnn_forecast.benchmark.protocol",
+    "Task": "rnn_forecast.benchmark.protocol",
+    "build_task": "rnn_forecast.benchmark.protocol",
+    "setup_for": "rnn_forecast.benchmark.protocol",
+    "write_report": "rnn_forecast.benchmark.report",
+    "run_dataset": "rnn_forecast.benchmark.runner",
+    "Difference": "rnn_forecast.benchmark.verdict",
+    "Recommendation": "rnn_forecast.benchmark.verdict",
+    "recommend": "rnn_forecast.benchmark.verdict",
+    "welch": "rnn_forecast.benchmark.verdict",
+}
 
-__all__ = [
-    "DATASETS",
-    "Difference",
-    "Recommendation",
-    "Setup",
-    "Task",
-    "build_task",
-    "recommend",
-    "run_dataset",
-    "setup_for",
-    "welch",
-    "write_report",
-]
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rnn_forecast.benchmark' has no attribute {name!r}")
+
+
+__all__ = sorted(_LAZY)

@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from rnn_forecast.benchmark.protocol import DATASETS
+from rnn_forecast.benchmark.names import DATASETS
 
 DEFAULT_OUT = "benchmarks/results"
 DEFAULT_REPORT = "benchmarks/REPORT.md"

@@ -33,8 +33,7 @@ from darts.dataprocessing.transformers import Scaler
 from sklearn.preprocessing import StandardScaler
 
 from rnn_forecast import datasets
-
-DATASETS = ("traffic", "weather", "stocks", "etth1")
+from rnn_forecast.benchmark.names import DATASETS
 
 
 @dataclass(frozen=True)

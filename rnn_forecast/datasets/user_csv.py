@@ -29,6 +29,7 @@ def load_csv(
     *,
     time_column: str | None = None,
     columns: Sequence[str] | None = None,
+    covariates: Sequence[str] | None = None,
     freq: str | None = None,
 ) -> ForecastData:
     """Read a CSV with one time column and numeric value columns (plain or gzip).
@@ -40,8 +41,11 @@ def load_csv(
     time_column
         Column of timestamps; default the first column.
     columns
-        Value columns to forecast, in this order; default every other column (all must
-        then be numeric).
+        Value columns to forecast, in this order; default every column but the time and
+        covariate columns (all must then be numeric).
+    covariates
+        Columns returned as ``past_covariates`` (observed alongside the target, known up
+        to the forecast start); default none.
     freq
         Pandas frequency of the rows (``"h"``, ``"D"``, ``"MS"``, ...); default inferred
         from the timestamps. Given, it must match them: missing steps are an error.
@@ -50,7 +54,8 @@ def load_csv(
     -------
     ForecastData
         ``target``: a float32 ``TimeSeries`` of shape ``(rows, len(columns), 1)`` with
-        a regular ``DatetimeIndex``, rows in time order. No covariates.
+        a regular ``DatetimeIndex``, rows in time order; ``past_covariates`` the same
+        for ``covariates``, or ``None``.
 
     Raises
     ------
@@ -79,9 +84,13 @@ def load_csv(
     time_column = frame.columns[0] if time_column is None else time_column
     check_names([time_column], list(frame.columns), f"column of {path.name}")
     others = [c for c in frame.columns if c != time_column]
-    names = others if columns is None else check_names(columns, others, f"value column of {path.name}")
+    extra = [] if covariates is None else check_names(covariates, others, f"covariate column of {path.name}")
+    rest = [c for c in others if c not in extra]
+    names = rest if columns is None else check_names(columns, rest, f"value column of {path.name}")
+    if not names:
+        raise SchemaError(f"{path}: no column left to forecast after the time and covariate columns.")
     stamps = _timestamps(frame[time_column], path, time_column)
-    values = frame[names].set_axis(stamps, axis=0)
+    values = frame[names + extra].set_axis(stamps, axis=0)
     _check_values(values, path)
 
     notes = [f"Read {fmt(len(frame))} rows from {path.name}: {stamps.min()} .. {stamps.max()}."]
@@ -89,7 +98,9 @@ def load_csv(
         values = values.sort_index()
         notes.append("Rows sorted by time (the file was not in time order).")
     freq = _frequency(values.index, freq, path)
-    return ForecastData(path.stem, to_series(values, freq=freq), None, None, notes)
+    target = to_series(values[names], freq=freq)
+    past = to_series(values[extra], freq=freq) if extra else None
+    return ForecastData(path.stem, target, past, None, notes)
 
 
 def _is_timestamp(text: str) -> bool:
