@@ -320,6 +320,69 @@ class PersistenceMixin:
         model._earlier_run = None
         return model
 
+    def load_lightning_checkpoint(self, path: str | os.PathLike, strict: bool = True):
+        """Load the network weights of any Lightning checkpoint file into this forecaster.
+
+        For a file written by a ``ModelCheckpoint`` you passed in ``pl_trainer_kwargs``
+        (e.g. the best epoch's, ``checkpoint.best_model_path``). The file is read with Darts' safe
+        loading (``weights_only``, allow-listed classes): it cannot run code. The
+        forecaster must already hold a network of the same shape (after ``fit`` or
+        ``load``): the file's ``state_dict`` replaces its weights.
+
+        Parameters
+        ----------
+        path
+            A ``.ckpt`` file holding a ``"state_dict"``.
+        strict
+            Require the file's parameter names to match the network's exactly.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        MissingModelFileError
+            If ``path`` does not exist.
+        UnsafeModelFileError, ModelFileError
+            If the file holds refused objects, or cannot be read.
+        ValueError
+            If the forecaster has no network yet, the file has no ``state_dict``, or
+            its parameters do not fit the network (the message names them).
+        """
+        from darts.utils.serialization.torch import load_ckpt_safely
+
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise MissingModelFileError(f"No checkpoint file at {path!r}.")
+        if not self.model_created:
+            raise ValueError(
+                f"This {type(self).__name__} has no network yet: `fit` it (a few steps suffice) or "
+                "`load` a saved one with the same parameters, then load the checkpoint's weights."
+            )
+        try:
+            checkpoint = load_ckpt_safely(torch.load, path, map_location="cpu")
+        except Exception as exc:
+            raise read_error(path, exc, "Lightning checkpoint") from exc
+        state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
+        if not isinstance(state, dict):
+            raise ValueError(f"{path!r} holds no 'state_dict': it is not a Lightning checkpoint.")
+        own = self.model.state_dict()
+        wrong = [f"{k} {tuple(v.shape)} (network: {tuple(own[k].shape)})"
+                 for k, v in state.items() if k in own and own[k].shape != v.shape]
+        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+        if wrong or (strict and (missing or unexpected)):
+            raise ValueError(
+                f"{path!r} does not fit this {type(self).__name__}'s network: "
+                + "; ".join(part for part in (
+                    f"shapes differ for {wrong[:3]}" if wrong else "",
+                    f"missing {missing[:5]}" if strict and missing else "",
+                    f"unexpected {unexpected[:5]}" if strict and unexpected else "") if part)
+                + ". Build the forecaster with the parameters of the run that wrote the file."
+            )
+        self.model.load_state_dict(state, strict=strict)
+        return self
+
     @classmethod
     def load_from_checkpoint(cls, model_name: str, work_dir: str | None = None,
                              file_name: str | None = None, best: bool = True,

@@ -324,8 +324,8 @@ def check_ensembles(model_cls, params: dict) -> None:
 
 
 def check_conformal(model_cls, params: dict) -> None:
-    """Darts' conformal wrappers turn a fitted forecaster into calibrated quantiles."""
-    from darts.models import ConformalNaiveModel
+    """Darts' conformal wrappers (naive, and around quantile regression) give calibrated quantiles."""
+    from darts.models import ConformalNaiveModel, ConformalQRModel
 
     series = make_series(length=200)
     model = _model(model_cls, params).fit(series[:120])
@@ -336,6 +336,9 @@ def check_conformal(model_cls, params: dict) -> None:
     assert (np.diff(values, axis=-1) >= 0).all()  # q0.1 <= q0.5 <= q0.9
     samples = conformal.predict(OCL, series=series, num_samples=50)
     assert samples.shape == (OCL, series.width, 50)
+    quantile_model = _model(model_cls, params, likelihood=QuantileRegression([0.1, 0.5, 0.9])).fit(series[:120])
+    qr = ConformalQRModel(quantile_model, quantiles=[0.1, 0.5, 0.9], cal_length=40, cal_num_samples=50)
+    assert qr.predict(OCL, series=series, predict_likelihood_parameters=True).shape == (OCL, 3 * series.width, 1)
 
 
 def check_scale_batch_size(model_cls, params: dict) -> None:

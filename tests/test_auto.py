@@ -20,7 +20,7 @@ from rnn_forecast.testing import (
     check_predict_shape_and_index,
     check_save_load,
 )
-from rnn_forecast.tune import Choice, FloatRange, OptunaPruning
+from rnn_forecast.tune import Choice, FloatRange
 from rnn_forecast.tune.space import default_search_space, fitting_segments
 
 TINY_SPACE = {"hidden_dim": Choice((4, 8)), "n_rnn_layers": 1, "dropout": 0.0, "lr": FloatRange(1e-3, 1e-2, log=True)}
@@ -50,31 +50,6 @@ def test_three_trials_search_refit_and_expose_the_study(oil):
     assert auto.predict(12).n_timesteps == 12
     assert auto.get_params()["n_trials"] == 3 and clone(auto).get_params()["n_trials"] == 3
     assert not hasattr(clone(auto), "best_model_")
-
-
-def test_pruning_callback_stops_training_and_raises_outside_lightning():
-    class AlwaysPrune:
-        def __init__(self):
-            self.reports = []
-
-        def report(self, value, step):
-            self.reports.append((step, value))
-
-        def should_prune(self):
-            return True
-
-    class Trainer:
-        sanity_checking = False
-        current_epoch = 3
-        should_stop = False
-        callback_metrics = {"val_loss": 0.25}
-
-    trial, trainer = AlwaysPrune(), Trainer()
-    callback = OptunaPruning(trial)
-    callback.on_validation_end(trainer, None)
-    assert trial.reports == [(3, 0.25)] and trainer.should_stop
-    with pytest.raises(optuna.TrialPruned, match="epoch 3"):
-        callback.raise_if_pruned()
 
 
 def test_pruned_trials_are_recorded(oil):

@@ -114,3 +114,45 @@ def test_lr_find_runs_on_the_batched_dataset():
     result = model.lr_find(make_series(length=300), min_lr=1e-5, max_lr=1e-1, num_training=20)
     assert len(result.results["lr"]) >= 10
     assert np.isfinite(result.results["loss"]).any()
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_a_users_model_checkpoint_loads_in_one_call(cls, tmp_path):
+    """#17 item 3: the best epoch of a user's own ModelCheckpoint, back into the forecaster."""
+    series = make_series()
+    checkpoint = ModelCheckpoint(dirpath=tmp_path, filename="{epoch}", save_top_k=-1)  # every epoch
+    model = build(cls, n_epochs=2, pl_trainer_kwargs=dict(QUIET_TRAINER, callbacks=[checkpoint]))
+    model.fit(series)
+    after_two = model.predict(OCL).values()
+    model.fit(series, epochs=3)  # trains on: other weights
+    assert not np.allclose(model.predict(OCL).values(), after_two)
+    assert model.load_lightning_checkpoint(tmp_path / "epoch=1.ckpt") is model
+    np.testing.assert_allclose(model.predict(OCL).values(), after_two, rtol=1e-6)
+
+
+def test_lightning_checkpoint_errors_say_what_is_wrong(tmp_path):
+    import pickle
+
+    from rnn_forecast.persistence import MissingModelFileError, UnsafeModelFileError
+
+    series = make_series()
+    checkpoint = ModelCheckpoint(dirpath=tmp_path, filename="last", save_top_k=1)
+    build(GRUForecaster, pl_trainer_kwargs=dict(QUIET_TRAINER, callbacks=[checkpoint])).fit(series)
+    fresh = build(GRUForecaster)
+    with pytest.raises(ValueError, match="has no network yet"):
+        fresh.load_lightning_checkpoint(tmp_path / "last.ckpt")
+    with pytest.raises(MissingModelFileError, match="No checkpoint file"):
+        fresh.load_lightning_checkpoint(tmp_path / "nope.ckpt")
+    wider = build(GRUForecaster, hidden_dim=16).fit(series)
+    with pytest.raises(ValueError, match=r"does not fit .* shapes differ"):
+        wider.load_lightning_checkpoint(tmp_path / "last.ckpt")
+
+    class Payload:  # pickles as a call to os.system
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    evil = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "x": Payload()}, evil, pickle_module=pickle)
+    with pytest.raises(UnsafeModelFileError, match="was not loaded"):
+        wider.load_lightning_checkpoint(evil)
+    assert not (tmp_path / "ran").exists()

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from darts import concatenate
 from darts import metrics as darts_metrics
+from darts.utils.callbacks import PyTorchLightningPruningCallback
 from darts.utils.serialization import add_safe_globals
 from darts.utils.serialization.base import restricted_pickle_load
 from sklearn.base import BaseEstimator
@@ -33,7 +34,6 @@ from sklearn.base import BaseEstimator
 from rnn_forecast.forecaster import RNNForecaster
 from rnn_forecast.inputs import as_series, check_finite
 from rnn_forecast.persistence import MissingModelFileError, read_error
-from rnn_forecast.tune.pruning import OptunaPruning
 from rnn_forecast.tune.space import (Choice, FloatRange, IntRange, check_space, default_search_space,
                                      fitting_segments, sample)
 
@@ -75,15 +75,14 @@ class _Objective:
 
     def __call__(self, trial) -> float:
         params = sample(trial, self.space)
-        pruning = OptunaPruning(trial)
-        model = self.build(params, [pruning])
+        # Darts' callback raises optuna.TrialPruned from inside fit: Optuna records the trial as pruned
+        model = self.build(params, [PyTorchLightningPruningCallback(trial, monitor="val_loss")])
         L = model.input_chunk_length
         cut = lambda items, f: None if items is None else [f(x, n) for x, n in zip(items, self.n_val)]
         train = cut(self.series, lambda s, n: s[:-n])
         val = cut(self.series, lambda s, n: s[-(n + L):])
         model.fit(train, past_covariates=self.past, future_covariates=self.future, val_series=val,
                   val_past_covariates=self.past, val_future_covariates=self.future)
-        pruning.raise_if_pruned()
         return self.score(model)
 
     def score(self, model: RNNForecaster) -> float:
