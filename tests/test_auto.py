@@ -62,6 +62,12 @@ def test_pruned_trials_are_recorded(oil):
         auto.fit(oil)
 
 
+def test_progress_bar_counts_trials(oil, capsys):
+    AutoRNNForecaster(12, search_space=TINY_SPACE, n_trials=2, n_epochs=1, show_progress_bar=True,
+                      pl_trainer_kwargs=dict(QUIET_TRAINER)).search(oil)
+    assert "2/2" in capsys.readouterr().err  # Optuna's bar: trials done, elapsed and ETA
+
+
 @pytest.mark.slow
 def test_trials_run_in_parallel_processes_through_sqlite(oil, tmp_path):
     url = f"sqlite:///{tmp_path / 'search.db'}"

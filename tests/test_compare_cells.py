@@ -122,3 +122,11 @@ def test_season_detection_finds_none_in_a_trend():
     assert detect_season(TimeSeries.from_values(np.arange(200, dtype="float32"))) == 1
     with pytest.raises(ValueError, match="positive integer or None"):
         compare_cells(_monthly_sst(), forecast_horizon=12, season=0)
+
+
+def test_verbose_shows_one_line_per_run_under_a_progress_bar(oil_temperature, capsys):
+    compare_cells(oil_temperature, forecast_horizon=24, budget=1, seeds=(0, 1), test_size=0.25,
+                  include_baselines=False, model_kwargs=TINY_MODEL, verbose=True)
+    captured = capsys.readouterr()
+    assert sum(line.startswith("[custom] ") for line in captured.out.splitlines()) == 4  # 2 cells x 2 seeds
+    assert "4/4" in captured.err and ("run/s" in captured.err or "s/run" in captured.err)  # tqdm: count, rate

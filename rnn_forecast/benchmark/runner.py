@@ -144,15 +144,27 @@ def evaluate(task: Task, contenders: list[Contender], device: str = "cpu", warm_
         training window, before the measured runs: lazy imports and kernel set-up would
         otherwise be billed to whichever model happens to run first.
     log
-        Progress printer (``None`` for silence).
+        Progress printer, one line per run, under a progress bar with the ETA (``None``
+        for silence: no lines, no bar).
 
     Returns
     -------
     Evaluation
     """
-    log = log or (lambda *_: None)
-    result = Evaluation()
+    from tqdm.auto import tqdm
+
     setup = task.setup
+    runs = sum(1 if not c.stochastic else len(setup.seeds) for c in contenders)
+    # with a printer, a progress bar with the ETA (on stderr; the log lines print above it)
+    bar = tqdm(total=runs, desc=f"[{setup.dataset}] runs", unit="run", disable=log is None, file=sys.stderr)
+    printer = log or (lambda *_: None)
+
+    def log(message: str) -> None:
+        with bar.external_write_mode():
+            printer(message)
+        bar.update(1)
+
+    result = Evaluation()
 
     def record(contender: Contender, seed, fit_m):
         row, errors, forecasts = _score(task, contender, seed, fit_m, device)
@@ -178,6 +190,7 @@ def evaluate(task: Task, contenders: list[Contender], device: str = "cpu", warm_
                 with measure(device) as fit_m:
                     contender.fit(task, seed, device)
                 record(contender, seed, fit_m)
+    bar.close()
     return result
 
 

@@ -173,6 +173,9 @@ class AutoRNNForecaster(BaseEstimator):
         Fixed :class:`~rnn_forecast.RNNForecaster` parameters for every trial.
     pl_trainer_kwargs
         Lightning settings for every trial and the refit (quiet by default).
+    show_progress_bar
+        Show Optuna's progress bar (trials done, elapsed time and ETA) during a
+        sequential search (``n_jobs=1``).
 
     Attributes
     ----------
@@ -205,6 +208,7 @@ class AutoRNNForecaster(BaseEstimator):
         random_state: int = 0,
         model_kwargs: dict | None = None,
         pl_trainer_kwargs: dict | None = None,
+        show_progress_bar: bool = False,
     ):
         self.output_chunk_length = output_chunk_length
         self.input_chunk_length = input_chunk_length
@@ -222,6 +226,7 @@ class AutoRNNForecaster(BaseEstimator):
         self.random_state = random_state
         self.model_kwargs = model_kwargs
         self.pl_trainer_kwargs = pl_trainer_kwargs
+        self.show_progress_bar = show_progress_bar
 
     # -- search ----------------------------------------------------------------------
 
@@ -294,7 +299,8 @@ class AutoRNNForecaster(BaseEstimator):
             study = self._study(storage)
             remaining = self.n_trials - _finished(study)
             if remaining > 0:
-                study.optimize(objective, n_trials=remaining, timeout=self.timeout)
+                study.optimize(objective, n_trials=remaining, timeout=self.timeout,
+                               show_progress_bar=self.show_progress_bar)
             self.study_ = study
             return study
         return self._search_in_processes(objective)
