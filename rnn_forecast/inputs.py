@@ -144,8 +144,8 @@ def check_time_zone(index: pd.Index, name: str) -> None:
     """
     if not isinstance(index, pd.DatetimeIndex) or index.tz is None or len(index) < 3:
         return
-    wall = index.tz_localize(None)
-    if wall.has_duplicates or pd.infer_freq(wall.sort_values()) is None:
+    wall = index[np.argsort(index.asi8)].tz_localize(None)  # wall-clock times in time order
+    if wall.has_duplicates or not wall.is_monotonic_increasing or pd.infer_freq(wall) is None:
         raise ValueError(
             f"`{name}` has a time-zone-aware index ({index.tz}) that crosses a daylight-saving "
             f"change: Darts drops the zone and keeps wall-clock times, which repeat or skip an "

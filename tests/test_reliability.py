@@ -85,6 +85,10 @@ FIT_ERRORS = [
     ("two rows, no frequency",
      {"series": S.to_dataframe().iloc[:2].set_axis(pd.DatetimeIndex(list(S.time_index[:2])))},
      ValueError, r"only 2 timestamp\(s\) and its index has no `freq`"),
+    ("DST change, 15-minute steps: wall clock goes back without repeating",  # found by the fuzzing
+     {"series": pd.DataFrame({"a": np.arange(4.0), "b": np.arange(4.0)}, index=pd.date_range(
+         pd.Timestamp("2021-10-31 00:30", tz="UTC").tz_convert("Europe/Berlin"), periods=4, freq="15min"))},
+     ValueError, r"time-zone-aware index \(Europe/Berlin\) that crosses a daylight-saving change"),
     ("object column", {"series": S.to_dataframe().assign(label="x")}, TypeError,
      r"non-numeric columns \['label'\]"),
     ("integer column", {"series": S.to_dataframe().astype("int64")}, TypeError, "integer columns"),
