@@ -382,6 +382,42 @@ def check_finetuning(model_cls, params: dict) -> None:
     assert any(not torch.equal(base[n], after[n]) for n in base if n not in frozen)
 
 
+def check_mlflow(model_cls, params: dict) -> None:
+    """Lightning's ``MLFlowLogger`` records the training; Darts' MLflow flavour stores the model.
+
+    Everything goes to a local SQLite tracking store and an artifact folder in a temporary
+    directory (MLflow 3 refuses its plain-file store by default). Needs the ``[mlflow]``
+    extra.
+    """
+    import mlflow
+    from darts.utils.mlflow import load_model, log_model
+    from pytorch_lightning.loggers import MLFlowLogger
+
+    series = make_series()
+    previous_uri = mlflow.get_tracking_uri()
+    with tempfile.TemporaryDirectory() as tmp:
+        uri = "sqlite:///" + os.path.join(tmp, "mlflow.db")
+        try:
+            mlflow.set_tracking_uri(uri)
+            logger = MLFlowLogger(experiment_name="conformance", tracking_uri=uri,
+                                  artifact_location=os.path.join(tmp, "artifacts"))
+            trainer = {**QUIET_TRAINER, "logger": logger, "log_every_n_steps": 1}
+            model = _model(model_cls, params, pl_trainer_kwargs=trainer).fit(series)
+            client = mlflow.MlflowClient(uri)
+            run = client.get_run(logger.run_id)
+            assert run.data.params["input_chunk_length"] == str(ICL)
+            steps = client.get_metric_history(logger.run_id, "train_loss")
+            assert len(steps) == model.trainer.global_step and steps[0].value > 0
+            with mlflow.start_run(run_id=logger.run_id):
+                info = log_model(model, name="model")
+            loaded = load_model(info.model_uri)  # our restricted loading, through Darts
+        finally:
+            mlflow.set_tracking_uri(previous_uri)
+    assert type(loaded) is type(model)
+    np.testing.assert_array_equal(loaded.predict(OCL, series=series).values(),
+                                  model.predict(OCL, series=series).values())
+
+
 CHECKS: tuple[Callable[[type, dict], None], ...] = (
     check_params_protocol,
     check_fit_returns_self_and_keeps_inputs,
@@ -401,6 +437,7 @@ CHECKS: tuple[Callable[[type, dict], None], ...] = (
     check_scale_batch_size,
     check_load_best,
     check_finetuning,
+    check_mlflow,
 )
 
 

@@ -15,19 +15,19 @@ import io
 import re
 import threading
 import urllib.parse
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import requests
 from darts import TimeSeries
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnn_forecast import datasets as ds
-from rnn_forecast.datasets import _files
+from rnn_forecast.datasets import _download, _files
 from rnn_forecast.datasets._common import run_lengths
 
 ETTH1 = ("etth1", "ETTh1.csv")
@@ -39,15 +39,16 @@ ETTH1 = ("etth1", "ETTh1.csv")
 @pytest.fixture(autouse=True)
 def _no_internet(monkeypatch, tmp_path):
     """Keep every test off the internet and out of the real user cache."""
-    real_urlopen = urllib.request.urlopen
+    real_send = requests.adapters.HTTPAdapter.send
 
-    def local_only(request, *args, **kwargs):
-        url = request.full_url if isinstance(request, urllib.request.Request) else request
-        parts = urllib.parse.urlsplit(url)
-        assert parts.scheme == "file" or parts.hostname == "127.0.0.1", f"network access to {url}"
-        return real_urlopen(request, *args, **kwargs)
+    def local_only(self, request, *args, **kwargs):
+        assert urllib.parse.urlsplit(request.url).hostname == "127.0.0.1", (
+            f"network access to {request.url}"
+        )
+        return real_send(self, request, *args, **kwargs)
 
-    monkeypatch.setattr(_files.urllib.request, "urlopen", local_only)
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", local_only)
+    monkeypatch.setattr(_download, "RETRIES", 0)  # pooch would wait seconds between tries
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.delenv(ds.DATA_ENV_VAR, raising=False)
 
@@ -478,6 +479,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.path not in self.server.routes:
             self.send_error(404)
             return
+        if self.server.failures.get(self.path, 0) > 0:  # a flaky server
+            self.server.failures[self.path] -= 1
+            self.send_error(503)
+            return
         body, truncate = self.server.routes[self.path]
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -491,7 +496,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.routes, httpd.requests = {}, []
+    httpd.routes, httpd.requests, httpd.failures = {}, [], {}
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     thread = threading.Thread(
         target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -548,9 +553,19 @@ def test_download_with_bad_checksum_leaves_nothing(monkeypatch, tmp_path, server
 def test_interrupted_download_leaves_nothing(monkeypatch, tmp_path, server, etth1_csv):
     server.routes["/ETTh1.csv"] = (etth1_csv, True)  # connection closes half-way
     _use_sources(monkeypatch, ds.Source(server.url + "/ETTh1.csv"))
-    with pytest.raises(ds.DownloadError, match="incomplete download"):
+    with pytest.raises(ds.DownloadError, match="Connection broken: IncompleteRead"):
         ds.load_etth1()
     assert _cache_files(tmp_path) == []
+
+
+def test_failed_download_is_retried(monkeypatch, tmp_path, server, etth1_csv):
+    server.routes["/ETTh1.csv"] = (etth1_csv, False)
+    server.failures["/ETTh1.csv"] = 1  # one 503, then the file
+    _use_sources(monkeypatch, ds.Source(server.url + "/ETTh1.csv"))
+    monkeypatch.setattr(_download, "RETRIES", 1)
+    assert len(ds.load_etth1().target) == 17_420
+    assert server.requests == ["/ETTh1.csv", "/ETTh1.csv"]
+    assert _cache_files(tmp_path) == ["rnn_forecast/etth1/ETTh1.csv"]
 
 
 def test_download_from_file_url(monkeypatch, tmp_path, data_dir):

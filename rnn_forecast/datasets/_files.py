@@ -18,9 +18,10 @@ Inside a folder, a dataset file is found as ``<dir>/<folder>/<file>.gz``,
 
 What is hashed: the SHA-256 of the *uncompressed* CSV bytes (the published checksums
 are of the plain files), so a ``.csv`` and a ``.csv.gz`` of the same data both verify.
-Downloads are written to a temporary file in the cache folder, verified, then renamed
-into place (``os.replace``, atomic on POSIX): an interrupted or corrupt
-download never leaves a partial file under the final name.
+Downloads (:mod:`rnn_forecast.datasets._download`, through pooch) are written to a
+temporary folder inside the cache folder, verified, then renamed into place
+(``os.replace``, atomic on POSIX): an interrupted or corrupt download never leaves a
+partial file under the final name.
 """
 
 from __future__ import annotations
@@ -29,23 +30,16 @@ import gzip
 import hashlib
 import io
 import os
-import tempfile
-import urllib.request
-import zipfile
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ._errors import (
-    ChecksumError,
-    CorruptFileError,
-    DatasetNotFoundError,
-    DownloadError,
-    SchemaError,
-)
+from ._download import download
+from ._errors import ChecksumError, CorruptFileError, DatasetNotFoundError, SchemaError
 
 __all__ = [
     "DATA_ENV_VAR",
@@ -59,8 +53,6 @@ __all__ = [
 
 DATA_ENV_VAR = "RNN_FORECAST_DATA"
 _GZIP_MAGIC = b"\x1f\x8b"
-_USER_AGENT = "rnn_forecast-datasets/0.1 (Python urllib)"
-_TIMEOUT_S = 60
 
 
 @dataclass(frozen=True)
@@ -215,7 +207,9 @@ def locate(key: str, data_dir: str | os.PathLike[str] | None = None) -> Path:
     else:
         cache = cache_dir()
         found = _find_in(cache, spec)
-        return found if found is not None else _download(spec, cache / spec.folder)
+        if found is not None:
+            return found
+        return download(spec, cache / spec.folder, check=partial(_check_download, spec=spec))
 
     found = _find_in(root, spec)
     if found is None:
@@ -261,6 +255,10 @@ def _check_sha256(data: bytes, spec: DatasetFile, where: str, downloaded: bool =
             f"{where}: SHA-256 of the uncompressed content is {got}, expected "
             f"{spec.sha256} (the published {spec.filename}). {advice}"
         )
+
+
+def _check_download(payload: bytes, where: str, spec: DatasetFile) -> None:
+    _check_sha256(_decompress(payload, where), spec, where, downloaded=True)
 
 
 def read_csv(
@@ -332,74 +330,3 @@ def read_csv(
     if verify:
         _check_sha256(data, spec, str(path))
     return frame, path
-
-
-# ------------------------------------------------------------------------ download
-
-
-def _download(spec: DatasetFile, dest_dir: Path) -> Path:
-    """Download ``spec`` into ``dest_dir`` from its first working source."""
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    failures = []
-    for source in spec.sources:
-        try:
-            return _download_one(spec, source, dest_dir)
-        except Exception as exc:  # noqa: BLE001 - every failure is reported below
-            failures.append(f"{source.url}: {type(exc).__name__}: {exc}")
-    listed = "\n  ".join(failures) or "(no sources registered)"
-    raise DownloadError(
-        f"Could not download {spec.filename}; tried:\n  {listed}\n"
-        f"Download it by hand from {spec.homepage} and put it (plain or .gz) in "
-        f"{dest_dir}, or pass data_dir= / set ${DATA_ENV_VAR} to a folder that has it."
-    )
-
-
-def _download_one(spec: DatasetFile, source: Source, dest_dir: Path) -> Path:
-    temps: list[Path] = []
-
-    def new_temp() -> Path:
-        fd, name = tempfile.mkstemp(dir=dest_dir, prefix=f".{spec.filename}.", suffix=".part")
-        os.close(fd)
-        temps.append(Path(name))
-        return temps[-1]
-
-    try:
-        fetched = new_temp()
-        request = urllib.request.Request(source.url, headers={"User-Agent": _USER_AGENT})
-        with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
-            announced = response.headers.get("Content-Length")
-            received = 0
-            with fetched.open("wb") as out:
-                while chunk := response.read(1 << 20):
-                    out.write(chunk)
-                    received += len(chunk)
-                _sync(out)
-        # http.client returns short reads at EOF instead of raising on a cut connection.
-        if announced is not None and received != int(announced):
-            raise OSError(f"incomplete download: received {received} of {announced} bytes")
-
-        if source.member is not None:
-            with zipfile.ZipFile(fetched) as archive:
-                payload = archive.read(source.member)
-            stored = new_temp()
-            with stored.open("wb") as out:
-                out.write(payload)
-                _sync(out)
-        else:
-            payload = fetched.read_bytes()
-            stored = fetched
-
-        _check_sha256(_decompress(payload, source.url), spec, source.url, downloaded=True)
-        suffix = ".gz" if payload.startswith(_GZIP_MAGIC) else ""
-        final = dest_dir / (spec.filename + suffix)
-        os.replace(stored, final)
-        return final
-    finally:
-        for temp in temps:
-            temp.unlink(missing_ok=True)
-
-
-def _sync(handle) -> None:
-    # Data on disk before the rename, so a crash cannot leave an empty final file.
-    handle.flush()
-    os.fsync(handle.fileno())
