@@ -294,21 +294,18 @@ class RNGStateCheckpoint(pl.Callback):
         random.setstate((version, tuple(python_state), gauss))
 
 
-class TrainingGuardMixin:
-    """Forecaster mixin: install the two guards and default gradient clipping.
+def with_training_guards(trainer_params: dict) -> dict:
+    """``trainer_params`` plus the two guards and default gradient clipping, as a new dict.
 
     ``pl_trainer_kwargs={"gradient_clip_val": None}`` turns clipping off; a
     ``NonFiniteLossGuard`` or ``LossExplosionGuard`` of the user's own in ``callbacks``
     replaces the default one (``LossExplosionGuard(None, None)`` turns it off).
     """
-
-    def _init_trainer(self, trainer_params: dict, max_epochs: int | None = None) -> pl.Trainer:
-        # Darts builds every Trainer here; it is a staticmethod there, an instance method here.
-        params = dict(trainer_params)
-        params.setdefault("gradient_clip_val", DEFAULT_GRADIENT_CLIP_VAL)
-        params["callbacks"] = with_default_callback(params.get("callbacks"), NonFiniteLossGuard)
-        params["callbacks"] = with_default_callback(params["callbacks"], LossExplosionGuard)
-        return super()._init_trainer(trainer_params=params, max_epochs=max_epochs)
+    params = dict(trainer_params)
+    params.setdefault("gradient_clip_val", DEFAULT_GRADIENT_CLIP_VAL)
+    params["callbacks"] = with_default_callback(params.get("callbacks"), NonFiniteLossGuard)
+    params["callbacks"] = with_default_callback(params["callbacks"], LossExplosionGuard)
+    return params
 
 
 # Passed in `pl_trainer_kwargs`, they are saved with the model's parameters: allow them

@@ -11,11 +11,13 @@ scikit-learn's ``get_params``/``set_params``/``clone`` and pandas inputs.
 from __future__ import annotations
 
 import inspect
+import os
 import warnings
 from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
+import pytorch_lightning as pl
 import torch
 from darts.models.forecasting.forecasting_model import ForecastingModel
 from darts.models.forecasting.torch_forecasting_model import (
@@ -23,17 +25,18 @@ from darts.models.forecasting.torch_forecasting_model import (
     TorchForecastingModel,
 )
 from darts.utils.serialization import add_safe_globals
-from darts.utils.timeseries_generation import _build_forecast_series_from_schema
 from pytorch_lightning.callbacks import ModelCheckpoint
 from darts.utils.data.torch_datasets.utils import TorchTrainingSample
+from typing_extensions import override  # `typing.override` is Python 3.12+; we support 3.11
 
-from rnn_forecast.callbacks import LossExplosionError, TrainingGuardMixin
+from rnn_forecast import params as sklearn_params
+from rnn_forecast import persistence
+from rnn_forecast._darts_private import _build_forecast_series_from_schema
+from rnn_forecast.callbacks import LossExplosionError, with_training_guards
 from rnn_forecast.inputs import check_positive_int, fit_inputs, inference_inputs
 from rnn_forecast.module import RecurrentForecastModule, check_module_options, location_scale_masks
-from rnn_forecast.params import SklearnParamsMixin
 from rnn_forecast.inference import can_skip_trainer, predict_windows
 from rnn_forecast.windows import BatchedInferenceDataset, BatchedTrainingDataset, collate_batch
-from rnn_forecast.persistence import PersistenceMixin
 
 
 def _loader_kwargs(dataset, user_kwargs: dict | None) -> dict:
@@ -54,7 +57,7 @@ def _with_keyword(signature: inspect.Signature, name: str, default, annotation) 
     return signature.replace(parameters=[*signature.parameters.values(), extra])
 
 
-class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, MixedCovariatesTorchModel):
+class RNNForecaster(MixedCovariatesTorchModel):
     """Recurrent (LSTM or GRU) forecaster with past, future and static covariates.
 
     By default (the measured-best design, docs/defaults.md) each input window is
@@ -199,7 +202,9 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
         if wants and "enable_checkpointing" not in pl_trainer_kwargs:
             self.trainer_params["enable_checkpointing"] = True
 
+    @override
     def _create_model(self, train_sample: TorchTrainingSample) -> RecurrentForecastModule:
+        """The network, sized from a training sample (Darts calls this once, in ``fit``)."""
         dims = train_sample.component_dims()
         static = train_sample.static_covariates
         target_dim = dims["past_target"]
@@ -227,13 +232,16 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
         )
 
     @property
+    @override
     def supports_static_covariates(self) -> bool:
+        """``True``: the network reads the target's static covariates."""
         return True
 
+    @override
     def _build_train_dataset(
         self, series, past_covariates, future_covariates, sample_weight, max_samples_per_ts, stride=1
     ) -> BatchedTrainingDataset:
-        # Darts' dataset with the same samples, fetched a whole batch at a time
+        """Darts' training dataset with the same samples, fetched a whole batch at a time."""
         return BatchedTrainingDataset(
             series=series,
             past_covariates=past_covariates,
@@ -247,10 +255,11 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             sample_weight=sample_weight,
         )
 
+    @override
     def _build_inference_dataset(
         self, n, series, past_covariates, future_covariates, stride=0, bounds=None
     ) -> BatchedInferenceDataset:
-        # Darts' dataset with the same windows, fetched a whole batch at a time
+        """Darts' inference dataset with the same windows, fetched a whole batch at a time."""
         return BatchedInferenceDataset(
             series=series,
             past_covariates=past_covariates,
@@ -264,6 +273,7 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             use_static_covariates=self.uses_static_covariates,
         )
 
+    @override
     def predict_from_dataset(
         self,
         n: int,
@@ -329,22 +339,200 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             for v, schema, start in zip(values, schemas, starts)
         ]
 
+    @override
     def _setup_for_train(self, train_dataset, val_dataset=None, *args, dataloader_kwargs=None, **kwargs):
-        # every training entry point (fit, fit_from_dataset, lr_find, scale_batch_size)
-        # builds its DataLoaders here
+        """Darts' training setup, with our ``DataLoader`` arguments (:func:`_loader_kwargs`).
+
+        Every training entry point (fit, fit_from_dataset, lr_find, scale_batch_size)
+        builds its DataLoaders here.
+        """
         dataloader_kwargs = _loader_kwargs(train_dataset, dataloader_kwargs)
         return super()._setup_for_train(
             train_dataset, val_dataset, *args, dataloader_kwargs=dataloader_kwargs, **kwargs
         )
 
+    @override
     def _setup_for_predict(self, n, dataset, *args, dataloader_kwargs=None, **kwargs):
-        # every prediction entry point that builds a DataLoader (predict through a
-        # trainer, scale_batch_size(method="predict")) gets the batched collate function
+        """Darts' prediction setup, with our ``DataLoader`` arguments (:func:`_loader_kwargs`).
+
+        Every prediction entry point that builds a DataLoader (predict through a
+        trainer, scale_batch_size(method="predict")) gets the batched collate function.
+        """
         dataloader_kwargs = _loader_kwargs(dataset, dataloader_kwargs)
         return super()._setup_for_predict(n, dataset, *args, dataloader_kwargs=dataloader_kwargs, **kwargs)
 
+    # -- checkpointed runs and every Trainer: rnn_forecast/persistence.py, callbacks.py ---
+
+    @override
+    def _setup_checkpointing(self, create_save_dirs: bool, force_reset: bool = False):
+        """Darts' checkpoint setup, with its refusal of an existing run deferred to ``fit``.
+
+        See :func:`rnn_forecast.persistence.defer_existing_run`.
+        """
+        create_save_dirs = persistence.defer_existing_run(self, create_save_dirs, force_reset)
+        return super()._setup_checkpointing(create_save_dirs=create_save_dirs, force_reset=force_reset)
+
+    @override
+    def _init_model(self, trainer: pl.Trainer | None = None) -> RecurrentForecastModule:
+        """Darts builds the network here: a resumed run's inputs are checked first.
+
+        See :func:`rnn_forecast.persistence.building_network`.
+        """
+        with persistence.building_network(self):
+            return super()._init_model(trainer)
+
+    @override
+    def _init_trainer(self, trainer_params: dict, max_epochs: int | None = None) -> pl.Trainer:
+        """Every Lightning ``Trainer`` the forecaster builds, with our defaults added.
+
+        An instance method here, a staticmethod in Darts (which calls it on the model).
+        A trainer passed to ``fit(..., trainer=...)`` does not come through here.
+        """
+        # The order the former mixins' MRO gave (PersistenceMixin's _init_trainer ran before
+        # TrainingGuardMixin's), kept: checkpoint defaults first, then the guards. After the
+        # user's and Darts' own callbacks come RNGStateCheckpoint, NonFiniteLossGuard and
+        # LossExplosionGuard, in that order (each unless the user gave one); AtomicCheckpointIO
+        # joins the plugins; gradient_clip_val defaults to DEFAULT_GRADIENT_CLIP_VAL.
+        params = persistence.with_checkpoint_defaults(trainer_params)
+        params = with_training_guards(params)
+        return super()._init_trainer(trainer_params=params, max_epochs=max_epochs)
+
+    # -- saving and loading: rnn_forecast/persistence.py --------------------------------
+
+    @override
+    def save(self, path: str | os.PathLike | None = None, clean: bool = False) -> None:
+        """Save the forecaster to ``path`` and its weights to ``path + ".ckpt"``.
+
+        As Darts' ``save``, but both files are written to temporary files and renamed
+        into place only once complete, so an interrupted save never replaces a good
+        file with a partial one. ``path`` also records the file format, the library
+        versions and the SHA-256 of ``path.ckpt``, which :meth:`load` verifies.
+
+        Parameters
+        ----------
+        path
+            Target file; default ``"{ClassName}_{YYYY-mm-dd_HH_MM_SS}.pt"``.
+        clean
+            Drop the training series and trainer settings (Darts' ``clean``).
+        """
+        persistence.save_forecaster(self, path, clean)
+
+    @classmethod
+    @override
+    def load(cls, path: str | os.PathLike, pl_trainer_kwargs: dict | None = None,
+             trusted: bool = False, **kwargs):
+        """Load a forecaster written by :meth:`save`.
+
+        Parameters
+        ----------
+        path
+            The file given to ``save`` (its weights are read from ``path + ".ckpt"``).
+        pl_trainer_kwargs
+            Replace the trainer settings (e.g. ``{"accelerator": "gpu"}``).
+        trusted
+            Disable Darts' restricted unpickling (only for files you fully trust).
+        **kwargs
+            For Lightning's ``load_from_checkpoint``, e.g. ``map_location="cpu"``.
+
+        Raises
+        ------
+        MissingModelFileError
+            If ``path`` or ``path.ckpt`` does not exist (a ``FileNotFoundError`` and a
+            ``ValueError``).
+        ModelFileError
+            If a file is truncated or corrupted, ``path.ckpt`` comes from another save, or
+            the file was written by an incompatible version.
+        TypeError
+            If the file holds another forecaster class.
+        """
+        return persistence.load_forecaster(cls, path, pl_trainer_kwargs, trusted, **kwargs)
+
+    @classmethod
+    @override
+    def load_from_checkpoint(cls, model_name: str, work_dir: str | None = None,
+                             file_name: str | None = None, best: bool = True,
+                             trusted: bool = False, **kwargs):
+        """Darts' ``load_from_checkpoint``, with the file checks of :meth:`load`.
+
+        Fitting the returned model continues the checkpointed run (as
+        ``fit(..., resume=True)`` does).
+
+        Raises
+        ------
+        MissingModelFileError
+            If the run, or the checkpoint named by ``file_name``, does not exist (a
+            ``FileNotFoundError`` and, as in Darts, a ``ValueError``).
+        ModelFileError
+            If a file is truncated, corrupted or written by an incompatible version.
+        """
+        return persistence.load_forecaster_from_checkpoint(
+            cls, super().load_from_checkpoint, model_name, work_dir=work_dir, file_name=file_name,
+            best=best, trusted=trusted, **kwargs,
+        )  # fmt: skip
+
+    def load_lightning_checkpoint(self, path: str | os.PathLike, strict: bool = True):
+        """Load the network weights of any Lightning checkpoint file into this forecaster.
+
+        For a file written by a ``ModelCheckpoint`` you passed in ``pl_trainer_kwargs``
+        (e.g. the best epoch's, ``checkpoint.best_model_path``). The file is read with Darts' safe
+        loading (``weights_only``, allow-listed classes): it cannot run code. The
+        forecaster must already hold a network of the same shape (after ``fit`` or
+        ``load``): the file's ``state_dict`` replaces its weights.
+
+        Parameters
+        ----------
+        path
+            A ``.ckpt`` file holding a ``"state_dict"``.
+        strict
+            Require the file's parameter names to match the network's exactly.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        MissingModelFileError
+            If ``path`` does not exist.
+        UnsafeModelFileError, ModelFileError
+            If the file holds refused objects, or cannot be read.
+        ValueError
+            If the forecaster has no network yet, the file has no ``state_dict``, or
+            its parameters do not fit the network (the message names them).
+        """
+        return persistence.load_lightning_checkpoint(self, path, strict)
+
+    # -- scikit-learn's parameter protocol (no Darts hooks): rnn_forecast/params.py -----
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Constructor parameters: the signature's (with defaults) and any keyword passed.
+
+        ``type(model)(**model.get_params())`` builds an equal, unfitted model. ``deep`` is
+        accepted for scikit-learn compatibility; parameters are returned as stored.
+        """
+        return sklearn_params.get_params(self, deep)
+
+    def set_params(self, **params):
+        """Change constructor parameters; returns ``self``, now an unfitted model.
+
+        The model is rebuilt from the merged parameters, as Darts derives its trainer
+        and network settings from them at construction; any fitted network is dropped
+        (as with scikit-learn, set parameters before ``fit``).
+
+        Raises
+        ------
+        ValueError
+            If a name is not a parameter of this model.
+        """
+        return sklearn_params.set_params(self, **params)
+
+    def __sklearn_clone__(self):
+        """An unfitted model with deep copies of the same parameters (``sklearn.base.clone``)."""
+        return sklearn_params.sklearn_clone(self)
+
     # -- boundary: pandas in, early and specific errors -------------------------------
 
+    @override
     def fit(
         self,
         series,
@@ -385,8 +573,8 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             output_chunk_length=self.output_chunk_length, output_chunk_shift=self.output_chunk_shift,
             stride=kwargs.get("stride", 1), max_samples_per_ts=kwargs.get("max_samples_per_ts"),
         )
-        self._prepare_run(resume)
-        with self._interruptible():
+        persistence.prepare_run(self, resume)
+        with persistence.interruptible(self):
             try:
                 return super().fit(**inputs, **kwargs)
             except LossExplosionError as exc:
@@ -395,6 +583,7 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
                     self.model = exc.module
                 raise
 
+    @override
     def predict(
         self,
         n: int,
@@ -443,6 +632,7 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
                                  kwargs.get("dataloader_kwargs"))
         )  # fmt: skip
 
+    @override
     def historical_forecasts(self, series, past_covariates=None, future_covariates=None, **kwargs):
         """Darts' ``historical_forecasts``; series may be pandas objects."""
         series, past_covariates, future_covariates = self._convert_all(
@@ -452,6 +642,7 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             series, past_covariates=past_covariates, future_covariates=future_covariates, **kwargs
         )
 
+    @override
     def backtest(self, series, past_covariates=None, future_covariates=None, **kwargs):
         """Darts' ``backtest``; series may be pandas objects."""
         series, past_covariates, future_covariates = self._convert_all(
@@ -461,6 +652,7 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
             series, past_covariates=past_covariates, future_covariates=future_covariates, **kwargs
         )
 
+    @override
     def residuals(self, series, past_covariates=None, future_covariates=None, **kwargs):
         """Darts' ``residuals``; series may be pandas objects."""
         series, past_covariates, future_covariates = self._convert_all(
@@ -479,6 +671,7 @@ class RNNForecaster(SklearnParamsMixin, PersistenceMixin, TrainingGuardMixin, Mi
     fit.__signature__ = _with_keyword(inspect.signature(TorchForecastingModel.fit), "resume", False, bool)
 
     @classmethod
+    @override
     def gridsearch(cls, parameters: dict, series, past_covariates=None, future_covariates=None, **kwargs):
         """Darts' ``gridsearch``; series may be pandas objects."""
         converted = dict(zip(("series", "past_covariates", "future_covariates"),

@@ -3,45 +3,46 @@
 Darts captures every constructor argument (the signature's defaults plus the keyword
 arguments passed) in ``model.model_params`` and rebuilds models from it
 (``untrained_model()``). scikit-learn expects ``get_params``/``set_params`` and
-``sklearn.base.clone``; all three are expressed through that one record.
+``sklearn.base.clone``; all three are expressed through that one record, by the
+functions below, which :class:`~rnn_forecast.forecaster.RNNForecaster`'s methods of
+the same names call.
 """
 
 from __future__ import annotations
 
 
-class SklearnParamsMixin:
-    """Adds ``get_params``, ``set_params`` and ``__sklearn_clone__`` to a Darts model."""
+def get_params(model, deep: bool = True) -> dict:
+    """Constructor parameters: the signature's (with defaults) and any keyword passed.
 
-    def get_params(self, deep: bool = True) -> dict:
-        """Constructor parameters: the signature's (with defaults) and any keyword passed.
+    ``type(model)(**get_params(model))`` builds an equal, unfitted model. ``deep`` is
+    accepted for scikit-learn compatibility; parameters are returned as stored.
+    """
+    return dict(model.model_params)
 
-        ``type(model)(**model.get_params())`` builds an equal, unfitted model. ``deep`` is
-        accepted for scikit-learn compatibility; parameters are returned as stored.
-        """
-        return dict(self.model_params)
 
-    def set_params(self, **params):
-        """Change constructor parameters; returns ``self``, now an unfitted model.
+def set_params(model, **params):
+    """Change ``model``'s constructor parameters; returns ``model``, now unfitted.
 
-        The model is rebuilt from the merged parameters, as Darts derives its trainer
-        and network settings from them at construction; any fitted network is dropped
-        (as with scikit-learn, set parameters before ``fit``).
+    The model is rebuilt from the merged parameters, as Darts derives its trainer
+    and network settings from them at construction; any fitted network is dropped
+    (as with scikit-learn, set parameters before ``fit``).
 
-        Raises
-        ------
-        ValueError
-            If a name is not a parameter of this model.
-        """
-        if not params:
-            return self
-        self._validate_model_params(**params)
-        rebuilt = type(self)(**{**self.model_params, **params})
-        # Darts' ModelMeta records parameters only when the class is called, so adopt
-        # the state of a freshly constructed model rather than re-running __init__.
-        self.__dict__.clear()
-        self.__dict__.update(rebuilt.__dict__)
-        return self
+    Raises
+    ------
+    ValueError
+        If a name is not a parameter of this model.
+    """
+    if not params:
+        return model
+    model._validate_model_params(**params)
+    rebuilt = type(model)(**{**model.model_params, **params})
+    # Darts' ModelMeta records parameters only when the class is called, so adopt
+    # the state of a freshly constructed model rather than re-running __init__.
+    model.__dict__.clear()
+    model.__dict__.update(rebuilt.__dict__)
+    return model
 
-    def __sklearn_clone__(self):
-        """An unfitted model with deep copies of the same parameters (``sklearn.base.clone``)."""
-        return self.untrained_model()
+
+def sklearn_clone(model):
+    """An unfitted model with deep copies of the same parameters (``sklearn.base.clone``)."""
+    return model.untrained_model()

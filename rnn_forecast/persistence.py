@@ -12,6 +12,11 @@
   (:class:`AtomicCheckpointIO`).
 - ``fit(..., resume=True)`` continues a ``save_checkpoints=True`` run from its last
   epoch-end checkpoint (weights, optimizer, scheduler, epoch and random states).
+
+These are plain functions of the forecaster: ``RNNForecaster``'s ``save``, ``load``,
+``load_from_checkpoint`` and ``load_lightning_checkpoint``, its Darts hooks
+``_setup_checkpointing``, ``_init_model`` and ``_init_trainer``, and its ``fit`` call them
+(see ``rnn_forecast/forecaster.py``).
 """
 
 from __future__ import annotations
@@ -28,16 +33,17 @@ import uuid
 
 import pytorch_lightning as pl
 import torch
-from darts.models.forecasting.torch_forecasting_model import (
-    INIT_MODEL_NAME,
+from darts.models.forecasting.torch_forecasting_model import INIT_MODEL_NAME
+from darts.utils.serialization.torch import load_wrapper_safely
+from lightning_fabric.plugins import CheckpointIO
+from pytorch_lightning.utilities.exceptions import SIGTERMException
+
+from rnn_forecast._darts_private import (
+    _DartsCheckpointIO,
     _get_checkpoint_fname,
     _get_checkpoint_folder,
     _get_runs_folder,
 )
-from darts.utils.serialization.torch import _DartsCheckpointIO, load_wrapper_safely
-from lightning_fabric.plugins import CheckpointIO
-from pytorch_lightning.utilities.exceptions import SIGTERMException
-
 from rnn_forecast.callbacks import RNGStateCheckpoint, with_default_callback
 
 #: Version of the on-disk layout; bumped whenever a saved forecaster of the previous
@@ -208,339 +214,292 @@ class AtomicCheckpointIO(_DartsCheckpointIO):
             _remove_quietly(temp)
 
 
-class PersistenceMixin:
-    """Forecaster mixin: atomic ``save``, checked ``load``, ``fit(..., resume=True)``."""
+# -- save / load: what RNNForecaster.save/load/load_from_checkpoint do ------------------
 
-    # -- save / load -------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike | None = None, clean: bool = False) -> None:
-        """Save the forecaster to ``path`` and its weights to ``path + ".ckpt"``.
-
-        As Darts' ``save``, but both files are written to temporary files and renamed
-        into place only once complete, so an interrupted save never replaces a good
-        file with a partial one. ``path`` also records the file format, the library
-        versions and the SHA-256 of ``path.ckpt``, which :meth:`load` verifies.
-
-        Parameters
-        ----------
-        path
-            Target file; default ``"{ClassName}_{YYYY-mm-dd_HH_MM_SS}.pt"``.
-        clean
-            Drop the training series and trainer settings (Darts' ``clean``).
-        """
-        path = os.fspath(path) if path is not None else self._default_save_path() + ".pt"
-        ckpt_path = path + ".ckpt"
-        temp, temp_ckpt = temp_path_for(path), temp_path_for(ckpt_path)
+def save_forecaster(model, path: str | os.PathLike | None = None, clean: bool = False) -> None:
+    """``RNNForecaster.save`` (documented there): both files written atomically, with a marker."""
+    path = os.fspath(path) if path is not None else model._default_save_path() + ".pt"
+    ckpt_path = path + ".ckpt"
+    temp, temp_ckpt = temp_path_for(path), temp_path_for(ckpt_path)
+    try:
+        if model.trainer is not None:
+            model.trainer.save_checkpoint(temp_ckpt, weights_only=clean)
+        elif model.load_ckpt_path and os.path.exists(model.load_ckpt_path):
+            # loaded from a checkpoint and not trained since: keep that checkpoint
+            with open(model.load_ckpt_path, "rb") as src, open(temp_ckpt, "wb") as dst:
+                dst.write(src.read())
+        elif model.model is not None:
+            # loaded with `load()` and not used since: Darts would save no weights
+            _checkpoint_trainer(model).save_checkpoint(temp_ckpt, weights_only=clean)
+        has_ckpt = os.path.exists(temp_ckpt)
+        target = model._clean() if clean else model
+        setattr(target, _MARKER, file_info(sha256_of(temp_ckpt) if has_ckpt else None))
         try:
-            if self.trainer is not None:
-                self.trainer.save_checkpoint(temp_ckpt, weights_only=clean)
-            elif self.load_ckpt_path and os.path.exists(self.load_ckpt_path):
-                # loaded from a checkpoint and not trained since: keep that checkpoint
-                with open(self.load_ckpt_path, "rb") as src, open(temp_ckpt, "wb") as dst:
-                    dst.write(src.read())
-            elif self.model is not None:
-                # loaded with `load()` and not used since: Darts would save no weights
-                self._checkpoint_trainer().save_checkpoint(temp_ckpt, weights_only=clean)
-            has_ckpt = os.path.exists(temp_ckpt)
-            target = self._clean() if clean else self
-            setattr(target, _MARKER, file_info(sha256_of(temp_ckpt) if has_ckpt else None))
-            try:
-                with open(temp, "wb") as handle:
-                    torch.save(target, handle)
-            finally:
-                del target.__dict__[_MARKER]  # only the file carries it
-            if has_ckpt:
-                commit(temp_ckpt, ckpt_path)
-            commit(temp, path)
-            if not has_ckpt:
-                _remove_quietly(ckpt_path)  # a stale .ckpt of an older save must not be loaded
+            with open(temp, "wb") as handle:
+                torch.save(target, handle)
         finally:
-            _remove_quietly(temp, temp_ckpt)
+            del target.__dict__[_MARKER]  # only the file carries it
+        if has_ckpt:
+            commit(temp_ckpt, ckpt_path)
+        commit(temp, path)
+        if not has_ckpt:
+            _remove_quietly(ckpt_path)  # a stale .ckpt of an older save must not be loaded
+    finally:
+        _remove_quietly(temp, temp_ckpt)
 
-    def _checkpoint_trainer(self) -> pl.Trainer:
-        quiet = {"logger": False, "enable_progress_bar": False, "enable_model_summary": False}
-        trainer = self._init_trainer(trainer_params={**self.trainer_params, **quiet}, max_epochs=0)
-        trainer.strategy.connect(self.model)
-        return trainer
 
-    @classmethod
-    def load(cls, path: str | os.PathLike, pl_trainer_kwargs: dict | None = None,
-             trusted: bool = False, **kwargs):
-        """Load a forecaster written by :meth:`save`.
+def _checkpoint_trainer(model) -> pl.Trainer:
+    """A quiet trainer holding ``model.model``, built as every trainer of the forecaster is."""
+    quiet = {"logger": False, "enable_progress_bar": False, "enable_model_summary": False}
+    trainer = model._init_trainer(trainer_params={**model.trainer_params, **quiet}, max_epochs=0)
+    trainer.strategy.connect(model.model)
+    return trainer
 
-        Parameters
-        ----------
-        path
-            The file given to ``save`` (its weights are read from ``path + ".ckpt"``).
-        pl_trainer_kwargs
-            Replace the trainer settings (e.g. ``{"accelerator": "gpu"}``).
-        trusted
-            Disable Darts' restricted unpickling (only for files you fully trust).
-        **kwargs
-            For Lightning's ``load_from_checkpoint``, e.g. ``map_location="cpu"``.
 
-        Raises
-        ------
-        MissingModelFileError
-            If ``path`` or ``path.ckpt`` does not exist (a ``FileNotFoundError`` and a
-            ``ValueError``).
-        ModelFileError
-            If a file is truncated or corrupted, ``path.ckpt`` comes from another save, or
-            the file was written by an incompatible version.
-        TypeError
-            If the file holds another forecaster class.
-        """
-        path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise MissingModelFileError(f"No saved model at {path!r}.")
-        model = _read(path, trusted, kwargs.get("map_location"))
-        info = check_file_info(model, path, cls)
-        upgrade_legacy_parameters(model)
-        ckpt_path = path + ".ckpt"
-        if info["ckpt_sha256"] is not None:
-            if not os.path.isfile(ckpt_path):
-                raise MissingModelFileError(
-                    f"{path!r} was saved with weights in {ckpt_path!r}, which is missing: "
-                    "copy both files together."
-                )
-            if sha256_of(ckpt_path) != info["ckpt_sha256"]:
-                raise ModelFileError(
-                    f"{ckpt_path!r} is not the weights file saved with {path!r} (its SHA-256 "
-                    "differs): it is truncated or corrupted, or the two files come from "
-                    "different saves. Copy both files from the same save."
-                )
-            try:
-                model.model = model._load_from_checkpoint(ckpt_path, trusted=trusted, **kwargs)
-            except Exception as exc:
-                raise read_error(ckpt_path, exc, "weights file") from exc
-            restore_loss(model)
-        if pl_trainer_kwargs is not None:
-            model.trainer_params = pl_trainer_kwargs
-            model._model_params["pl_trainer_kwargs"] = copy.deepcopy(pl_trainer_kwargs)
-        model._earlier_run = None
-        return model
-
-    def load_lightning_checkpoint(self, path: str | os.PathLike, strict: bool = True):
-        """Load the network weights of any Lightning checkpoint file into this forecaster.
-
-        For a file written by a ``ModelCheckpoint`` you passed in ``pl_trainer_kwargs``
-        (e.g. the best epoch's, ``checkpoint.best_model_path``). The file is read with Darts' safe
-        loading (``weights_only``, allow-listed classes): it cannot run code. The
-        forecaster must already hold a network of the same shape (after ``fit`` or
-        ``load``): the file's ``state_dict`` replaces its weights.
-
-        Parameters
-        ----------
-        path
-            A ``.ckpt`` file holding a ``"state_dict"``.
-        strict
-            Require the file's parameter names to match the network's exactly.
-
-        Returns
-        -------
-        self
-
-        Raises
-        ------
-        MissingModelFileError
-            If ``path`` does not exist.
-        UnsafeModelFileError, ModelFileError
-            If the file holds refused objects, or cannot be read.
-        ValueError
-            If the forecaster has no network yet, the file has no ``state_dict``, or
-            its parameters do not fit the network (the message names them).
-        """
-        from darts.utils.serialization.torch import load_ckpt_safely
-
-        path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise MissingModelFileError(f"No checkpoint file at {path!r}.")
-        if not self.model_created:
-            raise ValueError(
-                f"This {type(self).__name__} has no network yet: `fit` it (a few steps suffice) or "
-                "`load` a saved one with the same parameters, then load the checkpoint's weights."
-            )
-        try:
-            checkpoint = load_ckpt_safely(torch.load, path, map_location="cpu")
-        except Exception as exc:
-            raise read_error(path, exc, "Lightning checkpoint") from exc
-        state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-        if not isinstance(state, dict):
-            raise ValueError(f"{path!r} holds no 'state_dict': it is not a Lightning checkpoint.")
-        own = self.model.state_dict()
-        wrong = [f"{k} {tuple(v.shape)} (network: {tuple(own[k].shape)})"
-                 for k, v in state.items() if k in own and own[k].shape != v.shape]
-        missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-        if wrong or (strict and (missing or unexpected)):
-            raise ValueError(
-                f"{path!r} does not fit this {type(self).__name__}'s network: "
-                + "; ".join(part for part in (
-                    f"shapes differ for {wrong[:3]}" if wrong else "",
-                    f"missing {missing[:5]}" if strict and missing else "",
-                    f"unexpected {unexpected[:5]}" if strict and unexpected else "") if part)
-                + ". Build the forecaster with the parameters of the run that wrote the file."
-            )
-        self.model.load_state_dict(state, strict=strict)
-        return self
-
-    @classmethod
-    def load_from_checkpoint(cls, model_name: str, work_dir: str | None = None,
-                             file_name: str | None = None, best: bool = True,
-                             trusted: bool = False, **kwargs):
-        """Darts' ``load_from_checkpoint``, with the file checks of :meth:`load`.
-
-        Fitting the returned model continues the checkpointed run (as
-        ``fit(..., resume=True)`` does).
-
-        Raises
-        ------
-        MissingModelFileError
-            If the run, or the checkpoint named by ``file_name``, does not exist (a
-            ``FileNotFoundError`` and, as in Darts, a ``ValueError``).
-        ModelFileError
-            If a file is truncated, corrupted or written by an incompatible version.
-        """
-        work_dir = work_dir if work_dir is not None else os.path.join(os.getcwd(), "darts_logs")
-        base = os.path.join(_get_runs_folder(work_dir, model_name), INIT_MODEL_NAME)
-        if not os.path.isfile(base):
+def load_forecaster(cls: type, path: str | os.PathLike, pl_trainer_kwargs: dict | None = None,
+                    trusted: bool = False, **kwargs):
+    """``RNNForecaster.load`` (documented there): a ``cls`` read from checked files."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise MissingModelFileError(f"No saved model at {path!r}.")
+    model = _read(path, trusted, kwargs.get("map_location"))
+    info = check_file_info(model, path, cls)
+    upgrade_legacy_parameters(model)
+    ckpt_path = path + ".ckpt"
+    if info["ckpt_sha256"] is not None:
+        if not os.path.isfile(ckpt_path):
             raise MissingModelFileError(
-                f"No checkpointed run {model_name!r} in {work_dir!r} ({base!r} is missing); "
-                "was the model built with save_checkpoints=True and this work_dir?"
+                f"{path!r} was saved with weights in {ckpt_path!r}, which is missing: "
+                "copy both files together."
             )
-        check_file_info(_read(base, trusted, kwargs.get("map_location")), base, cls)
-        folder = _get_checkpoint_folder(work_dir, model_name)
-        if file_name is None:
-            try:
-                file_name = _get_checkpoint_fname(work_dir, model_name, best=best)
-            except FileNotFoundError as exc:
-                raise MissingModelFileError(
-                    f"The run {model_name!r} in {work_dir!r} has no {'best' if best else 'last'} "
-                    f"checkpoint yet (checkpoints: {_checkpoints_in(folder)})."
-                ) from exc
-        ckpt = os.path.join(folder, file_name)
-        if not os.path.isfile(ckpt):
-            raise MissingModelFileError(f"No checkpoint {ckpt!r}; the run has {_checkpoints_in(folder)}.")
+        if sha256_of(ckpt_path) != info["ckpt_sha256"]:
+            raise ModelFileError(
+                f"{ckpt_path!r} is not the weights file saved with {path!r} (its SHA-256 "
+                "differs): it is truncated or corrupted, or the two files come from "
+                "different saves. Copy both files from the same save."
+            )
         try:
-            model = super().load_from_checkpoint(
-                model_name, work_dir=work_dir, file_name=file_name, best=best, trusted=trusted, **kwargs
-            )
+            model.model = model._load_from_checkpoint(ckpt_path, trusted=trusted, **kwargs)
         except Exception as exc:
-            error = read_error(ckpt, exc, "checkpoint")
-            if type(error) is ModelFileError:
-                error = ModelFileError(f"{error} An earlier checkpoint can be chosen with `file_name=`.")
-            raise error from exc
-        model.__dict__.pop(_MARKER, None)
-        upgrade_legacy_parameters(model)
+            raise read_error(ckpt_path, exc, "weights file") from exc
         restore_loss(model)
-        model._earlier_run = None
-        return model
+    if pl_trainer_kwargs is not None:
+        model.trainer_params = pl_trainer_kwargs
+        model._model_params["pl_trainer_kwargs"] = copy.deepcopy(pl_trainer_kwargs)
+    model._earlier_run = None
+    return model
 
-    # -- checkpointed runs and resuming -----------------------------------------------
 
-    def _setup_checkpointing(self, create_save_dirs: bool, force_reset: bool = False):
-        # Darts refuses to even build a model whose `model_name` already has checkpoints
-        # (unless force_reset deletes them). Defer that to `fit`, so that the same script
-        # can build the model and call `fit(..., resume=True)` after a restart.
-        folder = _get_checkpoint_folder(self.work_dir, self.model_name)
-        self._earlier_run = None
-        if create_save_dirs and self.save_checkpoints and not force_reset and _has_files(folder):
-            self._earlier_run = folder
-            create_save_dirs = False
-        return super()._setup_checkpointing(create_save_dirs=create_save_dirs, force_reset=force_reset)
+def load_lightning_checkpoint(model, path: str | os.PathLike, strict: bool = True):
+    """``RNNForecaster.load_lightning_checkpoint`` (documented there): a checked ``state_dict``."""
+    from darts.utils.serialization.torch import load_ckpt_safely
 
-    def _prepare_run(self, resume: bool) -> None:
-        """Before training: pick the checkpoint to resume from, or refuse to clobber a run."""
-        if not isinstance(resume, bool):
-            raise TypeError(f"`resume` must be True or False, got {resume!r}.")
-        earlier, self._earlier_run = getattr(self, "_earlier_run", None), None
-        if resume:
-            self._resume_from_last_checkpoint()
-        elif earlier is not None and _has_files(earlier):
-            self._earlier_run = earlier
-            raise ValueError(
-                f"Model data of an earlier run already exists for model_name {self.model_name!r} "
-                f"in {earlier!r}: call `fit(..., resume=True)` to continue that run from its "
-                "last checkpoint, or build the model with `force_reset=True` to delete it and "
-                "start over."
-            )
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise MissingModelFileError(f"No checkpoint file at {path!r}.")
+    if not model.model_created:
+        raise ValueError(
+            f"This {type(model).__name__} has no network yet: `fit` it (a few steps suffice) or "
+            "`load` a saved one with the same parameters, then load the checkpoint's weights."
+        )
+    try:
+        checkpoint = load_ckpt_safely(torch.load, path, map_location="cpu")
+    except Exception as exc:
+        raise read_error(path, exc, "Lightning checkpoint") from exc
+    state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path!r} holds no 'state_dict': it is not a Lightning checkpoint.")
+    own = model.model.state_dict()
+    wrong = [f"{k} {tuple(v.shape)} (network: {tuple(own[k].shape)})"
+             for k, v in state.items() if k in own and own[k].shape != v.shape]
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    if wrong or (strict and (missing or unexpected)):
+        raise ValueError(
+            f"{path!r} does not fit this {type(model).__name__}'s network: "
+            + "; ".join(part for part in (
+                f"shapes differ for {wrong[:3]}" if wrong else "",
+                f"missing {missing[:5]}" if strict and missing else "",
+                f"unexpected {unexpected[:5]}" if strict and unexpected else "") if part)
+            + ". Build the forecaster with the parameters of the run that wrote the file."
+        )
+    model.model.load_state_dict(state, strict=strict)
+    return model
 
-    def _resume_from_last_checkpoint(self) -> None:
-        if not self.save_checkpoints or not self.model_params.get("model_name"):
-            raise ValueError(
-                "`fit(..., resume=True)` continues from the checkpoints of an earlier run: build "
-                "the model with `save_checkpoints=True` and a fixed `model_name` (and `work_dir`), "
-                "the same in every attempt."
-            )
-        if self.load_ckpt_path:  # from load_from_checkpoint(): Darts resumes from it
-            return
-        last = last_checkpoint(self.work_dir, self.model_name)
-        if last is None:
-            return  # nothing saved yet: this is the first attempt
-        base = os.path.join(_get_runs_folder(self.work_dir, self.model_name), INIT_MODEL_NAME)
-        if not os.path.isfile(base):
-            raise ModelFileError(f"Cannot resume from {last!r}: {base!r}, saved with it, is missing.")
-        saved = _read(base, trusted=False, map_location=None)
-        check_file_info(saved, base, type(self).__mro__[0])
-        upgrade_legacy_parameters(saved)
+
+def load_forecaster_from_checkpoint(cls: type, darts_load, model_name: str, work_dir: str | None = None,
+                                    file_name: str | None = None, best: bool = True,
+                                    trusted: bool = False, **kwargs):
+    """``RNNForecaster.load_from_checkpoint`` (documented there), with the file checks of ``load``.
+
+    ``darts_load`` is Darts' own ``load_from_checkpoint``, which reads the files once
+    they passed the checks.
+    """
+    work_dir = work_dir if work_dir is not None else os.path.join(os.getcwd(), "darts_logs")
+    base = os.path.join(_get_runs_folder(work_dir, model_name), INIT_MODEL_NAME)
+    if not os.path.isfile(base):
+        raise MissingModelFileError(
+            f"No checkpointed run {model_name!r} in {work_dir!r} ({base!r} is missing); "
+            "was the model built with save_checkpoints=True and this work_dir?"
+        )
+    check_file_info(_read(base, trusted, kwargs.get("map_location")), base, cls)
+    folder = _get_checkpoint_folder(work_dir, model_name)
+    if file_name is None:
         try:
-            self._check_ckpt_parameters(saved)
-        except ValueError as exc:
-            raise ValueError(f"Cannot resume from {last!r} with different parameters. {exc}") from exc
-        if saved.train_sample is not None:
-            self._resume_dims = saved.train_sample.component_dims()
-        self.load_ckpt_path = last
+            file_name = _get_checkpoint_fname(work_dir, model_name, best=best)
+        except FileNotFoundError as exc:
+            raise MissingModelFileError(
+                f"The run {model_name!r} in {work_dir!r} has no {'best' if best else 'last'} "
+                f"checkpoint yet (checkpoints: {_checkpoints_in(folder)})."
+            ) from exc
+    ckpt = os.path.join(folder, file_name)
+    if not os.path.isfile(ckpt):
+        raise MissingModelFileError(f"No checkpoint {ckpt!r}; the run has {_checkpoints_in(folder)}.")
+    try:
+        model = darts_load(
+            model_name, work_dir=work_dir, file_name=file_name, best=best, trusted=trusted, **kwargs
+        )
+    except Exception as exc:
+        error = read_error(ckpt, exc, "checkpoint")
+        if type(error) is ModelFileError:
+            error = ModelFileError(f"{error} An earlier checkpoint can be chosen with `file_name=`.")
+        raise error from exc
+    model.__dict__.pop(_MARKER, None)
+    upgrade_legacy_parameters(model)
+    restore_loss(model)
+    model._earlier_run = None
+    return model
 
-    def _init_model(self, trainer=None):
-        expected = getattr(self, "_resume_dims", None)
-        self._resume_dims = None
-        if expected is not None and self.train_sample.component_dims() != expected:
-            raise ValueError(
-                f"Cannot resume from {self.load_ckpt_path!r}: it was trained on inputs with "
-                f"{_dims(expected)}, these have {_dims(self.train_sample.component_dims())}. "
-                "Resume with the same series and covariates, or start a new run."
-            )
-        # Darts saves the new model next to the checkpoints here; with `load_ckpt_path`
-        # set, that save would copy the checkpoint we are about to resume from.
-        resume_from, self.load_ckpt_path = self.load_ckpt_path, None
-        try:
-            return super()._init_model(trainer)
-        finally:
-            self.load_ckpt_path = resume_from
 
-    def _init_trainer(self, trainer_params: dict, max_epochs: int | None = None) -> pl.Trainer:
-        params = dict(trainer_params)
-        params["callbacks"] = with_default_callback(params.get("callbacks"), RNGStateCheckpoint)
-        plugins = list(params.get("plugins") or [])
-        if not any(isinstance(p, CheckpointIO) for p in plugins):
-            plugins.append(AtomicCheckpointIO())
-        params["plugins"] = plugins
-        return super()._init_trainer(trainer_params=params, max_epochs=max_epochs)
+# -- checkpointed runs and resuming ----------------------------------------------------
+#
+# The state between these steps lives on the forecaster, in two attributes that saved
+# files already carry: `_earlier_run` (the checkpoint folder of a run found when the
+# model was built) and `_resume_dims` (the input dimensions of the run to resume).
 
-    @contextlib.contextmanager
-    def _interruptible(self):
-        """Turn Lightning's reaction to interruptions back into the usual exceptions.
 
-        On Ctrl+C Lightning calls ``sys.exit(1)`` and leaves SIGINT ignored for the rest
-        of the process; on SIGTERM it raises a ``SystemExit`` with exit status 0. Here a
-        ``KeyboardInterrupt`` (with SIGINT restored) and exit status 143 come out instead.
-        """
-        main_thread = threading.current_thread() is threading.main_thread()
-        sigint = signal.getsignal(signal.SIGINT) if main_thread else None
-        try:
-            yield
-        except SIGTERMException as exc:
-            if exc.code is None:
-                raise SIGTERMException(128 + signal.SIGTERM) from None
+def with_checkpoint_defaults(trainer_params: dict) -> dict:
+    """``trainer_params`` plus an :class:`RNGStateCheckpoint` and atomic checkpoint writes, as a new dict.
+
+    A user's own ``RNGStateCheckpoint`` or ``CheckpointIO`` plugin is kept instead.
+    """
+    params = dict(trainer_params)
+    params["callbacks"] = with_default_callback(params.get("callbacks"), RNGStateCheckpoint)
+    plugins = list(params.get("plugins") or [])
+    if not any(isinstance(p, CheckpointIO) for p in plugins):
+        plugins.append(AtomicCheckpointIO())
+    params["plugins"] = plugins
+    return params
+
+
+def defer_existing_run(model, create_save_dirs: bool, force_reset: bool) -> bool:
+    """The ``create_save_dirs`` to give Darts' ``_setup_checkpointing``; records an earlier run.
+
+    Darts refuses to even build a model whose ``model_name`` already has checkpoints
+    (unless ``force_reset`` deletes them). That refusal is deferred to ``fit``
+    (:func:`prepare_run`), so that the same script can build the model and call
+    ``fit(..., resume=True)`` after a restart.
+    """
+    folder = _get_checkpoint_folder(model.work_dir, model.model_name)
+    model._earlier_run = None
+    if create_save_dirs and model.save_checkpoints and not force_reset and _has_files(folder):
+        model._earlier_run = folder
+        return False
+    return create_save_dirs
+
+
+def prepare_run(model, resume: bool) -> None:
+    """Before training: pick the checkpoint to resume from, or refuse to clobber a run."""
+    if not isinstance(resume, bool):
+        raise TypeError(f"`resume` must be True or False, got {resume!r}.")
+    earlier, model._earlier_run = getattr(model, "_earlier_run", None), None
+    if resume:
+        _resume_from_last_checkpoint(model)
+    elif earlier is not None and _has_files(earlier):
+        model._earlier_run = earlier
+        raise ValueError(
+            f"Model data of an earlier run already exists for model_name {model.model_name!r} "
+            f"in {earlier!r}: call `fit(..., resume=True)` to continue that run from its "
+            "last checkpoint, or build the model with `force_reset=True` to delete it and "
+            "start over."
+        )
+
+
+def _resume_from_last_checkpoint(model) -> None:
+    if not model.save_checkpoints or not model.model_params.get("model_name"):
+        raise ValueError(
+            "`fit(..., resume=True)` continues from the checkpoints of an earlier run: build "
+            "the model with `save_checkpoints=True` and a fixed `model_name` (and `work_dir`), "
+            "the same in every attempt."
+        )
+    if model.load_ckpt_path:  # from load_from_checkpoint(): Darts resumes from it
+        return
+    last = last_checkpoint(model.work_dir, model.model_name)
+    if last is None:
+        return  # nothing saved yet: this is the first attempt
+    base = os.path.join(_get_runs_folder(model.work_dir, model.model_name), INIT_MODEL_NAME)
+    if not os.path.isfile(base):
+        raise ModelFileError(f"Cannot resume from {last!r}: {base!r}, saved with it, is missing.")
+    saved = _read(base, trusted=False, map_location=None)
+    check_file_info(saved, base, type(model))
+    upgrade_legacy_parameters(saved)
+    try:
+        model._check_ckpt_parameters(saved)
+    except ValueError as exc:
+        raise ValueError(f"Cannot resume from {last!r} with different parameters. {exc}") from exc
+    if saved.train_sample is not None:
+        model._resume_dims = saved.train_sample.component_dims()
+    model.load_ckpt_path = last
+
+
+@contextlib.contextmanager
+def building_network(model):
+    """Around Darts' ``_init_model``: check a resumed run's inputs, and hide its checkpoint.
+
+    Darts saves the new model next to the checkpoints there; with ``load_ckpt_path``
+    set, that save would copy the checkpoint about to be resumed from.
+    """
+    expected = getattr(model, "_resume_dims", None)
+    model._resume_dims = None
+    if expected is not None and model.train_sample.component_dims() != expected:
+        raise ValueError(
+            f"Cannot resume from {model.load_ckpt_path!r}: it was trained on inputs with "
+            f"{_dims(expected)}, these have {_dims(model.train_sample.component_dims())}. "
+            "Resume with the same series and covariates, or start a new run."
+        )
+    resume_from, model.load_ckpt_path = model.load_ckpt_path, None
+    try:
+        yield
+    finally:
+        model.load_ckpt_path = resume_from
+
+
+@contextlib.contextmanager
+def interruptible(model):
+    """Around training: turn Lightning's reaction to interruptions back into the usual exceptions.
+
+    On Ctrl+C Lightning calls ``sys.exit(1)`` and leaves SIGINT ignored for the rest
+    of the process; on SIGTERM it raises a ``SystemExit`` with exit status 0. Here a
+    ``KeyboardInterrupt`` (with SIGINT restored, naming ``model``'s last checkpoint)
+    and exit status 143 come out instead.
+    """
+    main_thread = threading.current_thread() is threading.main_thread()
+    sigint = signal.getsignal(signal.SIGINT) if main_thread else None
+    try:
+        yield
+    except SIGTERMException as exc:
+        if exc.code is None:
+            raise SIGTERMException(128 + signal.SIGTERM) from None
+        raise
+    except SystemExit as exc:
+        if not isinstance(exc.__context__, KeyboardInterrupt):
             raise
-        except SystemExit as exc:
-            if not isinstance(exc.__context__, KeyboardInterrupt):
-                raise
-            if main_thread and sigint is not None:
-                signal.signal(signal.SIGINT, sigint)
-            last = last_checkpoint(self.work_dir, self.model_name) if self.save_checkpoints else None
-            hint = (f"the last checkpoint is {last!r}: `fit(..., resume=True)` continues from it."
-                    if last else "no checkpoint was written (see `save_checkpoints=True`).")
-            raise KeyboardInterrupt(f"Training interrupted; {hint}") from None
+        if main_thread and sigint is not None:
+            signal.signal(signal.SIGINT, sigint)
+        last = last_checkpoint(model.work_dir, model.model_name) if model.save_checkpoints else None
+        hint = (f"the last checkpoint is {last!r}: `fit(..., resume=True)` continues from it."
+                if last else "no checkpoint was written (see `save_checkpoints=True`).")
+        raise KeyboardInterrupt(f"Training interrupted; {hint}") from None
 
 
 def last_checkpoint(work_dir: str, model_name: str) -> str | None:

@@ -22,14 +22,11 @@ import pandas as pd
 import torch
 from darts.utils.data.torch_datasets.inference_dataset import SequentialTorchInferenceDataset
 from darts.utils.data.torch_datasets.training_dataset import SequentialTorchTrainingDataset
-from darts.utils.data.torch_datasets.utils import (
-    TorchInferenceBatch,
-    TorchTrainingBatch,
-    _batch_collate_fn_predict,
-    _batch_collate_fn_train,
-)
+from darts.utils.data.torch_datasets.utils import TorchInferenceBatch, TorchTrainingBatch
 from darts.utils.data.utils import FeatureType
 from darts.utils.timeseries_generation import generate_index
+
+from rnn_forecast._darts_private import _batch_collate_fn_predict, _batch_collate_fn_train
 
 # batch field -> (Darts feature whose bounds locate it, which series it is cut from)
 _TRAINING_FIELDS = {

@@ -316,6 +316,20 @@ def test_guard_and_gradient_clipping_are_on_by_default_and_configurable(tmp_path
     assert off.trainer.gradient_clip_val is None
 
 
+def test_every_trainer_gets_the_checkpoint_defaults_then_the_guards():
+    class Mine(pl.Callback):
+        pass
+
+    model = build(pl_trainer_kwargs=dict(QUIET_TRAINER, callbacks=[Mine()]))
+    trainer = model._init_trainer(trainer_params=model.trainer_params, max_epochs=0)
+    ours = [type(cb) for cb in trainer.callbacks
+            if isinstance(cb, (Mine, RNGStateCheckpoint, NonFiniteLossGuard, LossExplosionGuard))]
+    assert ours == [Mine, RNGStateCheckpoint, NonFiniteLossGuard, LossExplosionGuard]
+    assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+    assert trainer.gradient_clip_val == DEFAULT_GRADIENT_CLIP_VAL
+    assert [type(cb) for cb in model.trainer_params["callbacks"]] == [Mine]  # the model's own are kept as given
+
+
 def test_default_clipping_leaves_training_on_scaled_data_unchanged():
     """Gradient norms on scaled data stay below the clip value, so nothing changes."""
     series = make_series()
