@@ -1,0 +1,181 @@
+"""What a user waits for: our forecasters with their defaults against BlockRNNModel with its.
+
+Both sides get only what a user would write: ``input_chunk_length``,
+``output_chunk_length=96``, ``n_epochs=1``, ``random_state`` and a quiet trainer. Darts'
+side is ``BlockRNNModel(model="LSTM")`` or ``model="GRU"`` (its other defaults: hidden 25,
+point-wise over every input step, batch 32, MSE). Ours are ``LSTMForecaster`` and
+``GRUForecaster`` as shipped (segment-wise, parallel decoder, channel independence,
+level/scale normalization, hidden 64, L1). The accuracy of these defaults is measured
+elsewhere (README, docs/defaults.md); this script measures time only, in one process,
+the contenders interleaved, as ratios against Darts in the same run:
+
+* ``fit``: one epoch over the same training windows of the Weather training part
+  (``max_samples_per_ts`` windows, the most recent ones, for both), median of repeats;
+* ``historical_forecasts(retrain=False, stride=1)`` over the whole Weather test part
+  (10,444 forecasts of 96 steps x 21 components); ours is also run through a Lightning
+  ``Trainer`` (Darts' own prediction path) and the two must agree;
+* ``predict(96)`` of one series, median of many calls.
+
+Each is measured at lookbacks 96, 336 and 720. Ours also runs with ``rnn_backend="torch"``
+(torch.nn's oneDNN kernels instead of our fused numba ones): the "torch.nn / fused"
+column is the time ratio of the two (above 1: the fused kernels are faster).
+
+Run: ``python benchmarks/default_speed.py`` (about 12 minutes on 2 CPU cores; ``--quick``
+about 3). Results: ``benchmarks/results/default_speed.csv`` and ``default_speed.md``;
+docs/speed.md explains them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+warnings.filterwarnings("ignore")
+
+import darts  # noqa: E402
+import pytorch_lightning as pl  # noqa: E402
+from darts.models import BlockRNNModel  # noqa: E402
+
+import rnn_forecast  # noqa: E402
+from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
+from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
+from speed import _markdown  # noqa: E402
+
+for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
+    logging.getLogger(name).setLevel(logging.ERROR)
+
+HORIZON = 96
+TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
+           "logger": False, "enable_checkpointing": False}
+RESULTS = Path(__file__).resolve().parent / "results"
+OURS = {"LSTM": LSTMForecaster, "GRU": GRUForecaster}
+
+
+def contenders(cell: str, lookback: int) -> dict:
+    """Constructors of both sides for one cell, with nothing but the user's arguments."""
+    common = dict(input_chunk_length=lookback, output_chunk_length=HORIZON, n_epochs=1, random_state=0,
+                  pl_trainer_kwargs=dict(TRAINER))
+    return {
+        f"darts BlockRNN {cell}": lambda: BlockRNNModel(model=cell, **common),
+        f"ours {cell}": lambda: OURS[cell](**common),
+        # the same model on torch.nn's kernels (oneDNN), to choose the "auto" backend
+        f"ours {cell} (torch.nn)": lambda: OURS[cell](rnn_backend="torch", **common),
+    }
+
+
+def seconds_of(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def measure(lookback: int, windows: int, repeats: int, calls: int, data) -> tuple[list[dict], dict]:
+    split = ltsf_split(data.target, "weather", lookback=lookback)
+    makers = {**contenders("LSTM", lookback), **contenders("GRU", lookback)}
+    for make in makers.values():  # warm-up: imports, numba caches, oneDNN primitives
+        make().fit(split.train, max_samples_per_ts=64)
+    fit_s = {name: [] for name in makers}
+    fitted = {}
+    for _ in range(repeats):
+        for name, make in makers.items():  # interleaved: a drift of the machine hits all alike
+            model = make()
+            seconds, _ = seconds_of(lambda: model.fit(split.train, max_samples_per_ts=windows))
+            fit_s[name].append(seconds)
+            fitted[name] = model
+    rows = [{"lookback": lookback, "measure": "fit s (1 epoch)", "model": name,
+             "value": statistics.median(s), "repeats": len(s), "windows": windows}
+            for name, s in fit_s.items()]
+
+    rolling = dict(start=lookback, start_format="position", forecast_horizon=HORIZON, stride=1,
+                   retrain=False, verbose=False)
+    agreement = {}
+    for name, model in fitted.items():
+        if name.endswith("(torch.nn)"):
+            continue
+        seconds, out = seconds_of(lambda: model.historical_forecasts(split.test, **rolling))
+        rows.append({"lookback": lookback, "measure": "historical_forecasts s", "model": name,
+                     "value": seconds, "repeats": 1, "windows": len(out)})
+        if name.startswith("ours"):  # the same forecasts through Darts' Lightning path
+            slow_s, slow = seconds_of(lambda: model.historical_forecasts(
+                split.test, **rolling, predict_kwargs={"trainer": pl.Trainer(**TRAINER)}))
+            rows.append({"lookback": lookback, "measure": "historical_forecasts s",
+                         "model": name + " (Lightning trainer)", "value": slow_s, "repeats": 1,
+                         "windows": len(slow)})
+            agreement[name] = float(np.abs(out.values() - slow.values()).max())
+
+    for name, model in fitted.items():
+        model.predict(HORIZON, series=split.val)  # warm-up
+        latencies = [seconds_of(lambda: model.predict(HORIZON, series=split.val))[0] for _ in range(calls)]
+        rows.append({"lookback": lookback, "measure": "predict ms (1 series, n=96)", "model": name,
+                     "value": 1e3 * statistics.median(latencies), "repeats": calls, "windows": 1})
+    return rows, agreement
+
+
+def ratios(frame: pd.DataFrame) -> pd.DataFrame:
+    """Darts' time over ours, per lookback, cell and measure (above 1: ours is faster)."""
+    out = []
+    for (lookback, measure), group in frame.groupby(["lookback", "measure"], sort=False):
+        value = dict(zip(group["model"], group["value"]))
+        for cell in ("LSTM", "GRU"):
+            out.append({"lookback": lookback, "measure": measure, "cell": cell,
+                        "darts": value[f"darts BlockRNN {cell}"], "ours": value[f"ours {cell}"],
+                        "darts / ours": value[f"darts BlockRNN {cell}"] / value[f"ours {cell}"],
+                        "torch.nn / fused": value.get(f"ours {cell} (torch.nn)", np.nan) / value[f"ours {cell}"]})
+    return pd.DataFrame(out)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer windows, repeats and calls")
+    parser.add_argument("--lookbacks", type=int, nargs="+", default=[96, 336, 720])
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    windows, repeats, calls = (1024, 1, 20) if args.quick else (4096, 3, 100)
+
+    data = load_weather(args.data_dir, raw_order=True)
+    rows, agreement = [], {}
+    started = time.perf_counter()
+    for lookback in args.lookbacks:
+        new_rows, new_agreement = measure(lookback, windows, repeats, calls, data)
+        rows += new_rows
+        agreement.update({(lookback, k): v for k, v in new_agreement.items()})
+        print(pd.DataFrame(new_rows).to_string(index=False), flush=True)
+    frame = pd.DataFrame(rows)
+    summary = ratios(frame)
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    header = (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+              f"darts {darts.__version__}, rnn_forecast {rnn_forecast.__version__}; "
+              f"{'quick' if args.quick else 'full'} run: fit over {windows} training windows x {repeats} "
+              f"repeats (median), {calls} predict calls (median), seed 0; "
+              f"{time.perf_counter() - started:.0f} s in all")
+    args.out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(args.out / "default_speed.csv", index=False, float_format="%.5g")
+    command = "python benchmarks/default_speed.py" + (" --quick" if args.quick else "")
+    with open(args.out / "default_speed.md", "w") as f:
+        f.write(f"# Default against default: `{command}`\n\n{header}\n\n")
+        f.write("Darts' time over ours (above 1: ours is faster):\n\n")
+        f.write(_markdown(summary) + "\n\n")
+        f.write("Our trainer-free rolling forecasts against the same model through a Lightning "
+                "trainer, max |difference|: "
+                + ", ".join(f"L={lb} {name} {d:.1e}" for (lb, name), d in agreement.items()) + "\n\n")
+        f.write("All measurements:\n\n" + _markdown(frame) + "\n")
+    print("\n" + summary.to_string(index=False))
+    print("agreement:", agreement)
+    print(f"\n{header}\nwritten: {args.out / 'default_speed.csv'}, {args.out / 'default_speed.md'}")
+
+
+if __name__ == "__main__":
+    main()

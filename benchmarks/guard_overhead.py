@@ -1,0 +1,62 @@
+"""What our training guards cost: the same nn.LSTM in Darts' BlockRNNModel and in ours.
+
+Point-wise design (``**POINTWISE``, MSE, ``rnn_backend="torch"``: PyTorch's own
+``nn.LSTM`` on both sides), Weather, lookback 96, horizon 96, hidden 64, batch 64, one
+epoch over 12,800 windows; 4 interleaved repeats, medians. Ours once as shipped and once
+with gradient clipping, the gradient check of ``NonFiniteLossGuard`` and the
+``LossExplosionGuard`` turned off.
+
+Run: ``python benchmarks/guard_overhead.py`` (about 1 minute on 2 CPU cores); it prints
+its results (docs/speed.md quotes them).
+"""
+import logging
+import statistics
+import time
+import warnings
+
+warnings.filterwarnings("ignore")
+import torch  # noqa: E402
+from darts.models import BlockRNNModel  # noqa: E402
+
+from rnn_forecast import POINTWISE, LSTMForecaster  # noqa: E402
+from rnn_forecast.callbacks import LossExplosionGuard, NonFiniteLossGuard  # noqa: E402
+from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
+
+for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
+    logging.getLogger(name).setLevel(logging.ERROR)
+
+TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
+           "logger": False, "enable_checkpointing": False}
+WINDOWS, REPEATS = 12_800, 4
+
+
+def main() -> None:
+    split = ltsf_split(load_weather(raw_order=True).target, "weather", lookback=96)
+    common = dict(input_chunk_length=96, output_chunk_length=96, hidden_dim=64, batch_size=64,
+                  n_epochs=1, random_state=0)
+    same = dict(POINTWISE, loss_fn=torch.nn.MSELoss(), rnn_backend="torch")
+    unguarded = {**TRAINER, "gradient_clip_val": None,
+                 "callbacks": [NonFiniteLossGuard(check_gradients=False), LossExplosionGuard(None, None)]}
+    makers = {
+        "Darts BlockRNNModel LSTM": lambda: BlockRNNModel(model="LSTM", pl_trainer_kwargs=dict(TRAINER), **common),
+        "ours, torch.nn": lambda: LSTMForecaster(pl_trainer_kwargs=dict(TRAINER), **same, **common),
+        "ours, torch.nn, no clipping or guards": lambda: LSTMForecaster(pl_trainer_kwargs=unguarded, **same, **common),
+    }
+    for make in makers.values():  # warm-up
+        make().fit(split.train, max_samples_per_ts=128)
+    seconds = {name: [] for name in makers}
+    for _ in range(REPEATS):
+        for name, make in makers.items():  # interleaved
+            model = make()
+            start = time.perf_counter()
+            model.fit(split.train, max_samples_per_ts=WINDOWS)
+            seconds[name].append(time.perf_counter() - start)
+    darts = statistics.median(seconds["Darts BlockRNNModel LSTM"])
+    for name, runs in seconds.items():
+        median = statistics.median(runs)
+        print(f"{name}: median {median:.3f} s ({WINDOWS / median:.0f} windows/s, {darts / median:.2f}x Darts); "
+              f"runs {[round(r, 2) for r in runs]}")
+
+
+if __name__ == "__main__":
+    main()
