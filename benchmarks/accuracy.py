@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import tempfile
 import time
 import warnings
@@ -40,6 +39,7 @@ from pytorch_lightning.callbacks import EarlyStopping  # noqa: E402
 
 from rnn_forecast import RNNForecaster  # noqa: E402
 from rnn_forecast.datasets import load_etth1, load_weather, ltsf_split  # noqa: E402
+from rnn_forecast.benchmark.runner import cpu_name  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KEY = ["dataset", "horizon", "lookback", "model", "seed"]
@@ -191,8 +191,7 @@ def merge_into_csv(path: Path, new: pd.DataFrame, key: list[str]) -> pd.DataFram
 def _device() -> str:
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
+    cpu = cpu_name()
     return f"{cpu} ({os.cpu_count()} cores)"
 
 

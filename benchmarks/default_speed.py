@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import statistics
 import time
 import warnings
@@ -38,17 +36,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 warnings.filterwarnings("ignore")
 
-import darts  # noqa: E402
 import pytorch_lightning as pl  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
 
-import rnn_forecast  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
+from rnn_forecast.benchmark.runner import machine_summary  # noqa: E402
 from speed import _markdown  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
@@ -154,10 +150,7 @@ def main(argv=None) -> None:
     frame = pd.DataFrame(rows)
     summary = ratios(frame)
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    header = (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-              f"darts {darts.__version__}, rnn_forecast {rnn_forecast.__version__}; "
+    header = (machine_summary() + "; "
               f"{'quick' if args.quick else 'full'} run: fit over {windows} training windows x {repeats} "
               f"repeats (median), {calls} predict calls (median), seed 0; "
               f"{time.perf_counter() - started:.0f} s in all")

@@ -22,25 +22,21 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import platform
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 warnings.filterwarnings("ignore")
 
-import darts  # noqa: E402
 from darts import TimeSeries  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
 
-import rnn_forecast  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_stocks, load_weather  # noqa: E402
+from rnn_forecast.benchmark.runner import machine_summary  # noqa: E402
 from speed import PeakRSS, _markdown  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
@@ -155,10 +151,8 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     frame = pd.DataFrame(sweeps(args.data_dir, args.quick))
     table = slopes(frame)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    header = (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-              f"darts {darts.__version__}, rnn_forecast {rnn_forecast.__version__}; seed 0, one epoch, batch "
+    header = (machine_summary() + "; "
+              f"seed 0, one epoch, batch "
               f"{BATCH}, horizon {HORIZON}; {time.perf_counter() - started:.0f} s in all")
     args.out.mkdir(parents=True, exist_ok=True)
     args.plots.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import statistics
 import threading
 import time
@@ -34,12 +33,11 @@ import torch
 
 warnings.filterwarnings("ignore")
 
-import darts  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
 
-import rnn_forecast  # noqa: E402
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
+from rnn_forecast.benchmark.runner import machine_summary  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
     logging.getLogger(name).setLevel(logging.ERROR)
@@ -217,10 +215,7 @@ def main(argv=None) -> None:
 
     frame = pd.DataFrame(rows)
     summary = ratios(rows)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    header = (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-              f"darts {darts.__version__}, rnn_forecast {rnn_forecast.__version__}; "
+    header = (machine_summary() + "; "
               f"{'quick' if args.quick else 'full'} run: {windows} training windows x {repeats} repeats, "
               f"{calls} predict calls; seed 0")
     RESULTS.mkdir(exist_ok=True)

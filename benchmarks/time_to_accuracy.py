@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import platform
 import time
 import warnings
 from pathlib import Path
@@ -35,12 +34,11 @@ import torch
 
 warnings.filterwarnings("ignore")
 
-import darts  # noqa: E402
 from darts.models import BlockRNNModel, DLinearModel  # noqa: E402
 
-import rnn_forecast  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_etth1, load_weather, ltsf_split  # noqa: E402
+from rnn_forecast.benchmark.runner import machine_summary  # noqa: E402
 from speed import _markdown  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
@@ -202,10 +200,8 @@ def main(argv=None) -> None:
     frame = pd.concat(frames, ignore_index=True)
     table = pd.DataFrame(summary)
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    header = (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-              f"darts {darts.__version__}, rnn_forecast {rnn_forecast.__version__}; seed {args.seed}; "
+    header = (machine_summary() + "; "
+              f"seed {args.seed}; "
               f"budgets {', '.join(f'{d} {DATASETS[d][0] * args.budget_scale:.0f} s' for d in args.datasets)}; "
               f"weights copied every {args.every:g} s and at each epoch's end; "
               f"{time.perf_counter() - started:.0f} s in all")

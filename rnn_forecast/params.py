@@ -12,26 +12,12 @@ from __future__ import annotations
 
 
 def get_params(model, deep: bool = True) -> dict:
-    """Constructor parameters: the signature's (with defaults) and any keyword passed.
-
-    ``type(model)(**get_params(model))`` builds an equal, unfitted model. ``deep`` is
-    accepted for scikit-learn compatibility; parameters are returned as stored.
-    """
+    """``model``'s constructor parameters, as stored (see ``RNNForecaster.get_params``)."""
     return dict(model.model_params)
 
 
 def set_params(model, **params):
-    """Change ``model``'s constructor parameters; returns ``model``, now unfitted.
-
-    The model is rebuilt from the merged parameters, as Darts derives its trainer
-    and network settings from them at construction; any fitted network is dropped
-    (as with scikit-learn, set parameters before ``fit``).
-
-    Raises
-    ------
-    ValueError
-        If a name is not a parameter of this model.
-    """
+    """Rebuild ``model`` unfitted with merged parameters (see ``RNNForecaster.set_params``)."""
     if not params:
         return model
     model._validate_model_params(**params)

@@ -38,21 +38,35 @@ from rnn_forecast.benchmark.protocol import Setup, Task, build_task, setup_for
 PLOTTED_WINDOWS = {"traffic": 7, "weather": 8, "stocks": 12, "etth1": 7}
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_summary() -> str:
+    """One line for a results file: CPU, cores, torch (threads), Darts, rnn_forecast."""
+    import darts
+
+    import rnn_forecast
+
+    return (f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), darts {darts.__version__}, "
+            f"rnn_forecast {rnn_forecast.__version__}")
+
+
 def environment(threads: int, device: str) -> dict:
     """Hardware and library versions, for the report."""
     import darts
     import pytorch_lightning
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     env = {
-        "cpu": cpu,
+        "cpu": cpu_name(),
         "cpu_cores": os.cpu_count(),
         "torch_threads": threads,
         "device": device,
