@@ -33,6 +33,7 @@ from rnn_forecast import params as sklearn_params
 from rnn_forecast import persistence
 from rnn_forecast._darts_private import _build_forecast_series_from_schema
 from rnn_forecast.callbacks import LossExplosionError, with_training_guards
+from rnn_forecast.cells import get_cell
 from rnn_forecast.inputs import check_positive_int, fit_inputs, inference_inputs
 from rnn_forecast.module import RecurrentForecastModule, check_module_options, location_scale_masks
 from rnn_forecast.inference import can_skip_trainer, predict_windows
@@ -83,7 +84,7 @@ class RNNForecaster(MixedCovariatesTorchModel):
     output_chunk_shift
         Steps between the end of the input and the start of the output chunk.
     cell
-        ``"lstm"`` or ``"gru"``.
+        A registered cell (:mod:`rnn_forecast.cells`): ``"lstm"`` or ``"gru"`` built in.
     hidden_dim
         Hidden state size of each recurrent layer.
     n_rnn_layers
@@ -743,14 +744,15 @@ def _signature_without_cell() -> inspect.Signature:
     return parent.replace(parameters=[p for p in parent.parameters.values() if p.name != "cell"])
 
 
-def _fixed_cell_doc(cell_name: str) -> str:
-    return RNNForecaster.__doc__.replace("Recurrent (LSTM or GRU)", cell_name, 1).replace(
-        '    cell\n        ``"lstm"`` or ``"gru"``.\n', ""
+def _fixed_cell_doc(cell: str) -> str:
+    """``RNNForecaster``'s docstring for a class fixing ``cell``: its name, no ``cell`` entry."""
+    return RNNForecaster.__doc__.replace("Recurrent (LSTM or GRU)", get_cell(cell).display, 1).replace(
+        '    cell\n        A registered cell (:mod:`rnn_forecast.cells`): ``"lstm"`` or ``"gru"`` built in.\n', ""
     )
 
 
 class LSTMForecaster(RNNForecaster):
-    __doc__ = _fixed_cell_doc("LSTM")
+    __doc__ = _fixed_cell_doc("lstm")
 
     def __init__(self, *args, **kwargs):
         if "cell" in kwargs:
@@ -761,7 +763,7 @@ class LSTMForecaster(RNNForecaster):
 
 
 class GRUForecaster(RNNForecaster):
-    __doc__ = _fixed_cell_doc("GRU")
+    __doc__ = _fixed_cell_doc("gru")
 
     def __init__(self, *args, **kwargs):
         if "cell" in kwargs:

@@ -1,4 +1,4 @@
-"""The recurrent forecasting network: an LSTM or GRU encoder and a multi-step decoder.
+"""The recurrent forecasting network: an LSTM/GRU (any registered cell) encoder, a decoder.
 
 :class:`RecurrentForecastModule` is a Darts
 :class:`~darts.models.forecasting.pl_forecasting_module.PLForecastingModule` (hence a
@@ -52,11 +52,13 @@ from darts.utils.data.torch_datasets.utils import (
     TorchTrainingBatch,
 )
 
+from rnn_forecast.backend import RNN_BACKENDS, run_rnn
+from rnn_forecast.cells import TORCH_CLASSES, get_cell
 from rnn_forecast.layers import ParallelSegmentDecoder, SegmentEmbedding, build_mlp
-from rnn_forecast.recurrence import fused_rnn, supports_fused
 
-CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
-RNN_BACKENDS = ("auto", "torch", "fused")
+#: ``name -> torch.nn class`` of the registered cells (a live view of
+#: :data:`rnn_forecast.cells.CELLS`, kept under its old name).
+CELLS = TORCH_CLASSES
 DECODERS = ("mlp", "parallel")
 NORMALIZATIONS = ("level_scale", "level", None)
 #: The plain point-wise architecture (one recurrent step per time step, a direct MLP
@@ -78,7 +80,7 @@ _SCALE_FLOOR = 1e-5
 
 
 class RecurrentForecastModule(PLForecastingModule):
-    """LSTM/GRU encoder over the lookback window and a multi-step decoder.
+    """LSTM/GRU (or registered cell) encoder over the lookback window and a multi-step decoder.
 
     The encoder reads, at each of the ``L`` past steps (or each of the ``L / w``
     segments), the target, past covariates, the history of future covariates and the
@@ -90,7 +92,7 @@ class RecurrentForecastModule(PLForecastingModule):
     Parameters
     ----------
     cell
-        ``"lstm"`` or ``"gru"``.
+        A registered cell (:mod:`rnn_forecast.cells`): ``"lstm"`` or ``"gru"`` built in.
     past_dim
         Channels per past step: ``target_dim`` + past covariates + future covariates.
     target_dim
@@ -113,9 +115,10 @@ class RecurrentForecastModule(PLForecastingModule):
         Outputs per target value; defaults to the likelihood's number of parameters, or 1.
     rnn_backend
         ``"auto"``: the fused CPU kernels of :mod:`rnn_forecast.recurrence` where they
-        apply (CPU, float32, no autocast) and ``torch.nn`` (cuDNN on GPU) elsewhere;
-        ``"torch"``: always ``torch.nn.LSTM``/``GRU``; ``"fused"``: always the fused
-        kernels (an error where they do not apply). Same parameters and results.
+        apply (CPU, float32, no autocast, a cell with a fused kernel) and ``torch.nn``
+        (cuDNN on GPU) elsewhere; ``"torch"``: always ``torch.nn.LSTM``/``GRU`` (the
+        cell's ``torch_class``); ``"fused"``: always the fused kernels (an error where
+        they do not apply). Same parameters and results (:mod:`rnn_forecast.backend`).
     segment_length
         ``w``: the lookback is cut into ``ceil(L / w)`` segments of ``w`` steps (the
         first one padded by repeating the first step when ``w`` does not divide ``L``),
@@ -208,7 +211,8 @@ class RecurrentForecastModule(PLForecastingModule):
         self.embedding = (
             SegmentEmbedding(segment_length, step_features, hidden_dim) if segment_length else None
         )
-        self.encoder = CELLS[cell](
+        torch_class = get_cell(cell).torch_class
+        self.encoder = torch_class(
             input_size=hidden_dim if segment_length else step_features,
             hidden_size=hidden_dim,
             num_layers=n_rnn_layers,
@@ -223,7 +227,7 @@ class RecurrentForecastModule(PLForecastingModule):
             )  # fmt: skip
         else:
             shared = segment_length is not None  # SegRNN steps the encoder's own cell
-            step_rnn = self.encoder if shared else CELLS[cell](
+            step_rnn = self.encoder if shared else torch_class(
                 hidden_dim, hidden_dim, num_layers=n_rnn_layers, batch_first=True)  # fmt: skip
             self.head = ParallelSegmentDecoder(
                 step_rnn, self._run_rnn, T, segment_length or T,
@@ -315,14 +319,7 @@ class RecurrentForecastModule(PLForecastingModule):
 
     def _run_rnn(self, rnn: nn.Module, x: torch.Tensor, state=None):
         """``rnn(x, state)`` with the configured backend."""
-        if self.rnn_backend != "torch" and supports_fused(rnn, x):
-            return fused_rnn(rnn, x, state)
-        if self.rnn_backend == "fused":
-            raise RuntimeError(
-                "rnn_backend='fused' runs on CPU float32 tensors only (got "
-                f"{x.dtype} on {x.device.type}); use rnn_backend='auto' or 'torch'."
-            )
-        return rnn(x, state)
+        return run_rnn(rnn, x, state, self.rnn_backend)
 
     # -- stand-alone use with a plain Lightning Trainer -------------------------------
 
@@ -391,8 +388,8 @@ class RecurrentForecastModule(PLForecastingModule):
 def check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk_length,
                          normalization="level_scale") -> None:
     """Raise a ``ValueError`` naming the first invalid architecture option."""
+    get_cell(cell)  # an UnknownCellError (a ValueError) naming the registered cells
     for name, value, allowed in [
-        ("cell", cell, tuple(CELLS)),
         ("rnn_backend", rnn_backend, RNN_BACKENDS),
         ("decoder", decoder, DECODERS),
         ("normalization", normalization, NORMALIZATIONS),

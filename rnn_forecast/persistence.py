@@ -45,6 +45,7 @@ from rnn_forecast._darts_private import (
     _get_runs_folder,
 )
 from rnn_forecast.callbacks import RNGStateCheckpoint, with_default_callback
+from rnn_forecast.cells import CELLS, UnknownCellError
 
 #: Version of the on-disk layout; bumped whenever a saved forecaster of the previous
 #: layout could not be loaded correctly by this code.
@@ -128,6 +129,21 @@ def check_file_info(model, path: str, expected_cls: type) -> dict:
             f"with {type(model).__name__}.load() (RNNForecaster.load() loads any of them)."
         )
     return info
+
+
+def check_cell_registered(model, path: str) -> None:
+    """Raise an ``UnknownCellError`` if the saved model's cell is not registered here.
+
+    Files record the cell's name only; a cell of the user's own is registered by the
+    process that loads it, not by the file.
+    """
+    cell = getattr(model, "cell", None)
+    if cell is not None and cell not in CELLS:
+        raise UnknownCellError(
+            f"{path!r} holds a model with the cell {cell!r}, which is not registered in this "
+            f"process (registered: {tuple(CELLS)}). Register it first, with "
+            f"rnn_forecast.cells.register_cell(Cell({cell!r}, ...)), then load the model."
+        )
 
 
 def upgrade_legacy_parameters(model) -> None:
@@ -265,6 +281,7 @@ def load_forecaster(cls: type, path: str | os.PathLike, pl_trainer_kwargs: dict 
         raise MissingModelFileError(f"No saved model at {path!r}.")
     model = _read(path, trusted, kwargs.get("map_location"))
     info = check_file_info(model, path, cls)
+    check_cell_registered(model, path)
     upgrade_legacy_parameters(model)
     ckpt_path = path + ".ckpt"
     if info["ckpt_sha256"] is not None:
@@ -342,7 +359,9 @@ def load_forecaster_from_checkpoint(cls: type, darts_load, model_name: str, work
             f"No checkpointed run {model_name!r} in {work_dir!r} ({base!r} is missing); "
             "was the model built with save_checkpoints=True and this work_dir?"
         )
-    check_file_info(_read(base, trusted, kwargs.get("map_location")), base, cls)
+    saved = _read(base, trusted, kwargs.get("map_location"))
+    check_file_info(saved, base, cls)
+    check_cell_registered(saved, base)
     folder = _get_checkpoint_folder(work_dir, model_name)
     if file_name is None:
         try:

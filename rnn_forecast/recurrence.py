@@ -14,8 +14,10 @@ arithmetic. Here each direction of a layer is one compiled loop:
   absolute error below 3e-7), which, unlike libm calls, the compiler vectorizes.
 
 The parameters are those of an ``nn.LSTM``/``nn.GRU`` (same names, shapes and gate
-order), so :func:`fused_rnn` is a drop-in for calling the module, and the module stays
-the reference path (and the cuDNN path on GPU). ``tests/test_recurrence.py`` checks
+order): :func:`lstm_layer` and :func:`gru_layer` run one layer and are the cells' fused
+kernels in :mod:`rnn_forecast.cells`; :func:`rnn_forecast.backend.fused_rnn` stacks
+them into a drop-in for calling the module, which stays the reference path (and the
+cuDNN path on GPU). ``tests/test_recurrence.py`` checks
 outputs and gradients against ``torch.nn`` to 1e-5.
 
 Layout: batch-major ``(B, T, features)`` as ``batch_first`` modules use, so the input
@@ -29,7 +31,6 @@ import sys
 import numba
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 from threadpoolctl import ThreadpoolController
 
@@ -382,6 +383,19 @@ def _state_grad(d: torch.Tensor | None, B: int, H: int) -> np.ndarray:
     return np.zeros((B, H), _F) if d is None else _np(d).copy()
 
 
+def _begin(gx: torch.Tensor, w_hh: torch.Tensor, gates: int):
+    """What every forward starts with: ``B, T, H``, the lent ``hs (B,T+1,H)``, ``W_hh``, blocks."""
+    B, T, G = gx.shape
+    H = G // gates
+    return B, T, H, _WORKSPACE.lend(B, T + 1, H), _np(w_hh), _row_blocks(B)
+
+
+def _end_backward(ctx, internal: tuple, d_all: torch.Tensor | None, grads: np.ndarray) -> None:
+    """Give back the internal buffers (and the zeros that stood in for ``d_all``)."""
+    _WORKSPACE.give(*internal, *([grads] if d_all is None else []))
+    del ctx.state
+
+
 class _GRURecurrence(torch.autograd.Function):
     """``(gx (B,T,3H), h0 (B,H), w_hh (3H,H), b_hn (H,)) -> (outputs (B,T,H), h_T (B,H))``.
 
@@ -390,11 +404,7 @@ class _GRURecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, gx, h0, w_hh, b_hn, trainable):
-        B, T, H3 = gx.shape
-        H = H3 // 3
-        hs = _WORKSPACE.lend(B, T + 1, H)
-        w = _np(w_hh)
-        blocks = _row_blocks(B)
+        B, T, H, hs, w, blocks = _begin(gx, w_hh, 3)
         args = (np.ascontiguousarray(w.T), _np(b_hn), _np(gx), _np(h0), hs)
         with _single_threaded_blas():
             if trainable:
@@ -418,8 +428,7 @@ class _GRURecurrence(torch.autograd.Function):
             _gru_backward(blocks, w, grads, dh, hs, rz, ghn, n, d_gx, d_gh)
         d_wb = _sum_outer(d_gh, hs[:, :-1], bias=True)
         d_w, d_b_hn = d_wb[:, :H], d_wb[2 * H :, H]
-        _WORKSPACE.give(rz, ghn, n, d_gh, *([grads] if d_all is None else []))
-        del ctx.state
+        _end_backward(ctx, (rz, ghn, n, d_gh), d_all, grads)
         return torch.from_numpy(d_gx), torch.from_numpy(dh), d_w, d_b_hn, None
 
 
@@ -431,11 +440,7 @@ class _LSTMRecurrence(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, gx, h0, c0, w_hh, trainable):
-        B, T, H4 = gx.shape
-        H = H4 // 4
-        hs = _WORKSPACE.lend(B, T + 1, H)
-        w = _np(w_hh)
-        blocks = _row_blocks(B)
+        B, T, H, hs, w, blocks = _begin(gx, w_hh, 4)
         args = (np.ascontiguousarray(w.T), _np(gx), _np(h0), _np(c0), hs)
         with _single_threaded_blas():
             if trainable:
@@ -461,78 +466,41 @@ class _LSTMRecurrence(torch.autograd.Function):
         with _single_threaded_blas():
             _lstm_backward(blocks, w, grads, dh, dc, cs, gates, tanh_c, d_gates)
         d_w = _sum_outer(d_gates, hs[:, :-1], bias=False)  # the biases' gradient flows through gx
-        _WORKSPACE.give(gates, tanh_c, *([grads] if d_all is None else []))
-        del ctx.state
+        _end_backward(ctx, (gates, tanh_c), d_all, grads)
         return torch.from_numpy(d_gates), torch.from_numpy(dh), torch.from_numpy(dc), d_w, None
 
 
-def supports_fused(rnn: nn.Module, x: torch.Tensor) -> bool:
-    """Whether :func:`fused_rnn` can run ``rnn`` on ``x``: CPU float32, batch-first, simple.
+# -- one layer per cell: the kernels of the registry (rnn_forecast.cells.Cell.fused) ----
 
-    Never while ``torch.export``/``torch.compile`` or the ONNX exporter trace the model:
-    the fused kernels are eager-only, and ``torch.nn`` computes the same function.
+
+def gru_layer(x, w_ih, w_hh, b_ih, b_hh, state, trainable):
+    """One ``nn.GRU`` layer, fused: ``x (B,T,D)``, ``state = (h0 (B,H),)``.
+
+    Returns ``output (B,T,H)`` and ``(h_T (B,H),)``.
     """
-    return (
-        not torch.compiler.is_compiling()
-        and not torch.onnx.is_in_onnx_export()
-        and isinstance(rnn, (nn.LSTM, nn.GRU))
-        and x.device.type == "cpu"
-        and x.dtype == torch.float32
-        and not torch.is_autocast_enabled("cpu")
-        and rnn.batch_first
-        and not rnn.bidirectional
-        and rnn.bias
-        and getattr(rnn, "proj_size", 0) == 0
-        and all(p.dtype == torch.float32 for p in rnn.parameters())
-    )
+    H = w_hh.shape[1]
+    # b_hn stays apart: it is multiplied by the reset gate
+    b_rz = torch.cat([b_hh[: 2 * H], b_hh.new_zeros(H)])
+    gx = F.linear(x, w_ih, b_ih + b_rz)
+    out, h = _GRURecurrence.apply(gx, state[0], w_hh, b_hh[2 * H :], trainable)
+    return out, (h,)
 
 
-def fused_rnn(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, hx=None):
-    """Run ``rnn`` (``batch_first``) on ``x`` with the fused kernels: same results.
+def lstm_layer(x, w_ih, w_hh, b_ih, b_hh, state, trainable):
+    """One ``nn.LSTM`` layer, fused: ``x (B,T,D)``, ``state = (h0, c0)`` each ``(B,H)``.
 
-    Parameters
-    ----------
-    rnn
-        An ``nn.LSTM`` or ``nn.GRU`` with ``batch_first=True``; its parameters are used
-        and receive gradients as usual.
-    x
-        Input ``(B, T, D)``, float32 on CPU (see :func:`supports_fused`).
-    hx
-        Optional initial state as for the module: ``h0`` ``(layers, B, H)`` for a GRU,
-        ``(h0, c0)`` for an LSTM; zeros if ``None``.
-
-    Returns
-    -------
-    output, state
-        ``output`` ``(B, T, H)``: the last layer's hidden states; ``state``: ``h_n``
-        ``(layers, B, H)`` for a GRU, ``(h_n, c_n)`` for an LSTM, as ``torch.nn`` returns.
+    Returns ``output (B,T,H)`` and ``(h_T, c_T)``.
     """
-    is_lstm = isinstance(rnn, nn.LSTM)
-    H, layers = rnn.hidden_size, rnn.num_layers
-    if hx is None:
-        zeros = x.new_zeros(layers, x.shape[0], H)
-        hx = (zeros, zeros) if is_lstm else zeros
-    layer_in = x
-    h_n, c_n = [], []
-    inputs = [x, *rnn.parameters(), *(hx if isinstance(hx, tuple) else [hx])]
-    trainable = torch.is_grad_enabled() and any(t.requires_grad for t in inputs)
-    for layer in range(layers):
-        w_ih = getattr(rnn, f"weight_ih_l{layer}")
-        w_hh = getattr(rnn, f"weight_hh_l{layer}")
-        b_ih = getattr(rnn, f"bias_ih_l{layer}")
-        b_hh = getattr(rnn, f"bias_hh_l{layer}")
-        if is_lstm:
-            gx = F.linear(layer_in, w_ih, b_ih + b_hh)
-            out, h, c = _LSTMRecurrence.apply(gx, hx[0][layer], hx[1][layer], w_hh, trainable)
-            c_n.append(c)
-        else:
-            # b_hn stays apart: it is multiplied by the reset gate
-            b_rz = torch.cat([b_hh[: 2 * H], b_hh.new_zeros(H)])
-            gx = F.linear(layer_in, w_ih, b_ih + b_rz)
-            out, h = _GRURecurrence.apply(gx, hx[layer], w_hh, b_hh[2 * H :], trainable)
-        h_n.append(h)
-        layer_in = out
-        if layer < layers - 1 and rnn.dropout > 0:
-            layer_in = F.dropout(layer_in, rnn.dropout, rnn.training)
-    h_n = torch.stack(h_n)
-    return layer_in, ((h_n, torch.stack(c_n)) if is_lstm else h_n)
+    gx = F.linear(x, w_ih, b_ih + b_hh)
+    out, h, c = _LSTMRecurrence.apply(gx, state[0], state[1], w_hh, trainable)
+    return out, (h, c)
+
+
+def __getattr__(name):
+    # `fused_rnn` and `supports_fused` moved to rnn_forecast.backend, which imports this
+    # module (through the cell registry): imported lazily to keep the old import path
+    if name in ("fused_rnn", "supports_fused"):
+        from rnn_forecast import backend
+
+        return getattr(backend, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

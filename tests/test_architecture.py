@@ -13,12 +13,13 @@ from hypothesis import strategies as st
 from darts.utils.likelihood_models.torch import QuantileRegression
 
 from rnn_forecast import POINTWISE, RecurrentForecastModule, RNNForecaster
+from rnn_forecast.cells import cell_names
 from rnn_forecast.module import resolve_segment_length
 from rnn_forecast.testing import QUIET_TRAINER
 
 L, T, C = 12, 5, 3
 OPTIONS = list(itertools.product(
-    ["lstm", "gru"], [None, 4, 5], ["mlp", "parallel"], [False, True], [None, "level", "level_scale"]))
+    cell_names(), [None, 4, 5], ["mlp", "parallel"], [False, True], [None, "level", "level_scale"]))
 
 
 def module(cell="gru", segment_length=None, decoder="mlp", channel_independence=False,
@@ -179,7 +180,7 @@ def test_invalid_options_are_named(bad, message):
         RNNForecaster(input_chunk_length=L, output_chunk_length=T, **bad)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", cell_names())
 def test_segrnn_configuration_learns_real_data(cell, data_dir):
     """A short real-data run: ETTh1 oil temperature, SegRNN-style options, beats repeat-last."""
     from darts import concatenate

@@ -9,6 +9,7 @@ from darts.utils.likelihood_models.torch import GaussianLikelihood
 from torch.utils.data import DataLoader, TensorDataset
 
 from rnn_forecast import RecurrentForecastModule
+from rnn_forecast.cells import cell_names
 
 L, T, C, P, F = 16, 4, 2, 3, 1  # lookback, horizon, targets, past covariates, future covariates
 
@@ -40,7 +41,7 @@ def trainer(epochs):
                       enable_model_summary=False)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", cell_names())
 def test_trains_with_plain_trainer_and_tensor_dataloader(cell):
     torch.manual_seed(0)
     past, future, target = windows()
@@ -55,7 +56,7 @@ def test_trains_with_plain_trainer_and_tensor_dataloader(cell):
     assert trained < 0.25 * untrained, (float(untrained), float(trained))
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", cell_names())
 def test_likelihood_outputs_parameters(cell):
     net = module(cell, likelihood=GaussianLikelihood())
     past, future, _ = windows(8)

@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rnn_forecast.cells import cell_names
 from rnn_forecast.forecaster import RNNForecaster
 
 
@@ -57,6 +58,8 @@ def searchable_parameters() -> set[str]:
 def default_search_space(output_chunk_length: int) -> dict:
     """Cell, width, depth, lookback, dropout, learning rate, segments and normalization.
 
+    ``cell`` is every registered cell (:func:`rnn_forecast.cells.cell_names`).
+
     ``segment_length`` is the default rule (``"auto"``) or one recurrent step per time
     step (``None``); ``normalization`` is the default (``"level_scale"``) or the last
     value only (``"level"``, better on data that is already standardized: docs/defaults.md).
@@ -68,7 +71,7 @@ def default_search_space(output_chunk_length: int) -> dict:
     """
     h = output_chunk_length
     return {
-        "cell": Choice(("lstm", "gru")),
+        "cell": Choice(cell_names()),
         "hidden_dim": Choice((16, 32, 64, 128)),
         "n_rnn_layers": IntRange(1, 2),
         "input_chunk_length": Choice((h, 2 * h, 4 * h)),

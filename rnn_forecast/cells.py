@@ -1,0 +1,134 @@
+"""The registry of recurrent cells: everything else reads the cells from here.
+
+A cell is a name (``RNNForecaster(cell=name)``), the ``torch.nn`` module that is the
+reference implementation (and the cuDNN path on GPU), the layout of its state, and
+optionally a fused CPU kernel for one layer (:mod:`rnn_forecast.recurrence`). Adding a
+cell is one :func:`register_cell` call::
+
+    register_cell(Cell("rnn", torch.nn.RNN, state="h", display="RNN"))
+
+The backend choice (fused kernel or ``torch.nn``) lives in :mod:`rnn_forecast.backend`.
+A saved model records its cell's name only: a process loading a model with a cell of
+its own registers that cell first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import torch.nn as nn
+
+from rnn_forecast.recurrence import gru_layer, lstm_layer
+
+STATE_LAYOUTS = ("h", "hc")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One recurrent cell.
+
+    Attributes
+    ----------
+    name
+        The ``cell=`` value, lower case (``"lstm"``).
+    torch_class
+        A ``torch.nn.RNNBase`` subclass taking ``(input_size, hidden_size, num_layers=,
+        dropout=, batch_first=)``; its parameters are the model's.
+    state
+        ``"h"``: the module's state is one tensor ``h (layers, B, H)`` (GRU, RNN);
+        ``"hc"``: a pair ``(h, c)`` of such tensors (LSTM).
+    fused
+        ``None``, or the fused kernel of one layer: ``fused(x, w_ih, w_hh, b_ih, b_hh,
+        state, trainable) -> (output, last)`` with ``x (B, T, D)``, the layer's
+        parameters as ``torch_class`` names them, ``state`` a tuple of ``(B, H)``
+        tensors in the order of :attr:`state` and ``trainable`` whether backward may
+        follow; ``output (B, T, H)``, ``last`` a tuple like ``state`` at the last step.
+        It must compute what ``torch_class`` computes.
+    display
+        The name in prose and tables (``"LSTM"``); defaults to ``name.upper()``.
+    """
+
+    name: str
+    torch_class: type[nn.Module]
+    state: str = "h"
+    fused: Callable | None = None
+    display: str = ""
+
+    def __post_init__(self):
+        if self.state not in STATE_LAYOUTS:
+            raise ValueError(f"`state` must be one of {STATE_LAYOUTS}, got {self.state!r}.")
+        if not self.display:
+            object.__setattr__(self, "display", self.name.upper())
+
+
+class UnknownCellError(ValueError):
+    """A cell name that is not registered in this process."""
+
+
+#: name -> :class:`Cell`, in registration order (the built-in ones first).
+CELLS: dict[str, Cell] = {}
+
+
+def register_cell(cell: Cell) -> Cell:
+    """Add ``cell`` to :data:`CELLS` (an error if its name is taken) and return it."""
+    if cell.name in CELLS:
+        raise ValueError(f"A cell named {cell.name!r} is already registered.")
+    CELLS[cell.name] = cell
+    return cell
+
+
+def unregister_cell(name: str) -> None:
+    """Remove a cell registered with :func:`register_cell`."""
+    del CELLS[name]
+
+
+def get_cell(name: str) -> Cell:
+    """The registered cell called ``name``.
+
+    Raises
+    ------
+    UnknownCellError
+        Naming the registered cells, and how to register another.
+    """
+    try:
+        return CELLS[name]
+    except (KeyError, TypeError):
+        raise UnknownCellError(
+            f"`cell` must be one of {tuple(CELLS)}, got {name!r}: a cell of your own must be "
+            "registered first, with rnn_forecast.cells.register_cell(Cell(...)), in every "
+            "process that builds or loads a model using it."
+        ) from None
+
+
+def cell_of(rnn: nn.Module) -> Cell | None:
+    """The registered cell whose ``torch_class`` ``rnn`` is an instance of, else ``None``."""
+    return next((c for c in CELLS.values() if type(rnn) is c.torch_class), None)
+
+
+def cell_names() -> tuple[str, ...]:
+    """The registered cell names, built-in ones first."""
+    return tuple(CELLS)
+
+
+class _TorchClasses(Mapping):
+    """``name -> torch_class`` of the registered cells, a live view of :data:`CELLS`."""
+
+    def __getitem__(self, name: str) -> type[nn.Module]:
+        return CELLS[name].torch_class
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(CELLS)
+
+    def __len__(self) -> int:
+        return len(CELLS)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+TORCH_CLASSES: Mapping[str, type[nn.Module]] = _TorchClasses()
+
+
+register_cell(Cell("lstm", nn.LSTM, state="hc", fused=lstm_layer, display="LSTM"))
+register_cell(Cell("gru", nn.GRU, state="h", fused=gru_layer, display="GRU"))
