@@ -494,13 +494,3 @@ def lstm_layer(x, w_ih, w_hh, b_ih, b_hh, state, trainable):
     gx = F.linear(x, w_ih, b_ih + b_hh)
     out, h, c = _LSTMRecurrence.apply(gx, state[0], state[1], w_hh, trainable)
     return out, (h, c)
-
-
-def __getattr__(name):
-    # `fused_rnn` and `supports_fused` moved to rnn_forecast.backend, which imports this
-    # module (through the cell registry): imported lazily to keep the old import path
-    if name in ("fused_rnn", "supports_fused"):
-        from rnn_forecast import backend
-
-        return getattr(backend, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

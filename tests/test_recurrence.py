@@ -5,7 +5,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnn_forecast.recurrence import fused_rnn, supports_fused
+from rnn_forecast.backend import fused_rnn, supports_fused
 
 CELLS = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}
 

@@ -97,8 +97,9 @@ def _download_one(spec, source, dest_dir: Path, check) -> Path:
 
 def _fetch(url: str, workdir: Path) -> Path:
     """Download ``url`` into ``workdir`` and return the file's path."""
-    name = Path(urllib.parse.urlsplit(url).path).name or "download"
-    if urllib.parse.urlsplit(url).scheme == "file":
+    parts = urllib.parse.urlsplit(url)
+    name = Path(parts.path).name or "download"
+    if parts.scheme == "file":
         downloader = _copy_local
     else:
         downloader = pooch.HTTPDownloader(
