@@ -24,9 +24,9 @@ from darts.models.forecasting.torch_forecasting_model import (
     MixedCovariatesTorchModel,
     TorchForecastingModel,
 )
+from darts.utils.data.torch_datasets.utils import TorchTrainingSample
 from darts.utils.serialization import add_safe_globals
 from pytorch_lightning.callbacks import ModelCheckpoint
-from darts.utils.data.torch_datasets.utils import TorchTrainingSample
 from typing_extensions import override  # `typing.override` is Python 3.12+; we support 3.11
 
 from rnn_forecast import params as sklearn_params
@@ -34,9 +34,9 @@ from rnn_forecast import persistence
 from rnn_forecast._darts_private import _build_forecast_series_from_schema
 from rnn_forecast.callbacks import LossExplosionError, with_training_guards
 from rnn_forecast.cells import get_cell
+from rnn_forecast.inference import can_skip_trainer, predict_windows
 from rnn_forecast.inputs import check_positive_int, fit_inputs, inference_inputs
 from rnn_forecast.module import RecurrentForecastModule, check_module_options, location_scale_masks
-from rnn_forecast.inference import can_skip_trainer, predict_windows
 from rnn_forecast.windows import BatchedInferenceDataset, BatchedTrainingDataset, collate_batch
 
 
@@ -307,7 +307,7 @@ class RNNForecaster(MixedCovariatesTorchModel):
                 roll_size=roll_size, num_samples=1, dataloader_kwargs=dataloader_kwargs,
                 predict_likelihood_parameters=predict_likelihood_parameters,
                 random_state=random_state, values_only=values_only,
-            )  # fmt: skip
+            )
             if values_only:
                 values, schemas, starts = once
                 return [np.repeat(v, num_samples, axis=-1) for v in values], schemas, starts
@@ -323,7 +323,7 @@ class RNNForecaster(MixedCovariatesTorchModel):
                 dataloader_kwargs=dataloader_kwargs, mc_dropout=mc_dropout,
                 predict_likelihood_parameters=predict_likelihood_parameters,
                 random_state=random_state, values_only=values_only,
-            )  # fmt: skip
+            )
         # the checks Darts makes before predicting
         ForecastingModel.predict(self, n, num_samples)
         self._validate_predict_ds_output(train_sample=self.train_sample, inference_sample=dataset[0])
@@ -469,7 +469,7 @@ class RNNForecaster(MixedCovariatesTorchModel):
         return persistence.load_forecaster_from_checkpoint(
             cls, super().load_from_checkpoint, model_name, work_dir=work_dir, file_name=file_name,
             best=best, trusted=trusted, **kwargs,
-        )  # fmt: skip
+        )
 
     def load_lightning_checkpoint(self, path: str | os.PathLike, strict: bool = True):
         """Load the network weights of any Lightning checkpoint file into this forecaster.
@@ -631,7 +631,7 @@ class RNNForecaster(MixedCovariatesTorchModel):
             and can_skip_trainer(self, kwargs.get("trainer"), num_samples, mc_dropout,
                                  kwargs.get("predict_likelihood_parameters", False),
                                  kwargs.get("dataloader_kwargs"))
-        )  # fmt: skip
+        )
 
     @override
     def historical_forecasts(self, series, past_covariates=None, future_covariates=None, **kwargs):
@@ -717,13 +717,10 @@ class RNNForecaster(MixedCovariatesTorchModel):
 
 
 def _check_architecture(hidden_dim, n_rnn_layers, hidden_fc_sizes, dropout, activation):
-    for name, value in [("hidden_dim", hidden_dim), ("n_rnn_layers", n_rnn_layers)]:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{name}` must be a positive integer, got {value!r}.")
-    if hidden_fc_sizes is not None and not all(
-        isinstance(s, int) and s >= 1 for s in hidden_fc_sizes
-    ):
-        raise ValueError(f"`hidden_fc_sizes` must be positive integers, got {hidden_fc_sizes!r}.")
+    check_positive_int(hidden_dim, "hidden_dim")
+    check_positive_int(n_rnn_layers, "n_rnn_layers")
+    for i, size in enumerate(hidden_fc_sizes or ()):
+        check_positive_int(size, f"hidden_fc_sizes[{i}]")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"`dropout` must be in [0, 1), got {dropout!r}.")
     import torch.nn as nn

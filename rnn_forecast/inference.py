@@ -1,8 +1,9 @@
 """Deterministic CPU inference without a Lightning ``Trainer``.
 
 Darts predicts through ``Trainer.predict``: building a trainer and moving every batch
-(including its time stamps and series schemas) through Lightning's hooks costs about
-10 ms per ``predict()`` call and dominates rolling evaluations. For the common case, a
+(including its time stamps and series schemas) through Lightning's hooks costs more per
+``predict()`` call than the forward pass of a small model, and dominates rolling
+evaluations (docs/speed.md has the measured times). For the common case, a
 deterministic model on CPU with no prediction callbacks, the forecast is just the
 module's auto-regressive roll-out (Darts' own ``_get_batch_prediction``) over batches
 of windows; :func:`predict_windows` runs exactly that, and the forecaster uses it in
@@ -75,7 +76,7 @@ def predict_windows(
                     for name in ("past_target", "past_covariates", "future_past_covariates",
                                  "historic_future_covariates", "future_covariates", "static_covariates")
                     if (tensor := getattr(batch, name)) is not None
-                })  # fmt: skip
+                })
                 values.append(module._get_batch_prediction(n, batch, roll_size).numpy())
                 schemas += batch.series_schema
                 starts += batch.pred_time

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 from darts import TimeSeries
 
-SeriesLike = TimeSeries | pd.Series | pd.DataFrame
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -245,11 +244,16 @@ def check_length(
             )
 
 
-def check_positive_int(value, name: str, meaning: str = "") -> int:
-    """Return ``value`` as an ``int`` if it is a positive integer, else raise ``ValueError``."""
+def check_positive_int(value, name: str, meaning: str = "", alternatives: str = "") -> int:
+    """Return ``value`` as an ``int`` if it is a positive integer, else raise ``ValueError``.
+
+    ``meaning`` is put in parentheses after the name; ``alternatives`` names the other
+    values the caller accepts (e.g. ``"'auto' or None"``), for the message only.
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         meaning = f" ({meaning})" if meaning else ""
-        raise ValueError(f"`{name}`{meaning} must be a positive integer, got {value!r}.")
+        alternatives = f", {alternatives}" if alternatives else ""
+        raise ValueError(f"`{name}`{meaning} must be a positive integer{alternatives}, got {value!r}.")
     return int(value)
 
 
@@ -257,7 +261,7 @@ def check_pairs(series, covariates, name: str, target_name: str = "series") -> N
     """One covariate series per target series, each on the same kind of time axis and step."""
     if covariates is None or series is None:
         return
-    if _count(series) != _count(covariates):
+    if _list_length(series) != _list_length(covariates):
         raise ValueError(
             f"`{name}` must hold one covariate series per target series: `{target_name}` is "
             f"{_count(series)}, `{name}` is {_count(covariates)}."
@@ -441,6 +445,11 @@ def _as_list(series) -> list[TimeSeries]:
 
 def _components(width: int) -> str:
     return f"{width} component" + ("" if width == 1 else "s")
+
+
+def _list_length(series) -> int | None:
+    """``None`` for one series, else the list's length (a list of one is not one series)."""
+    return None if isinstance(series, TimeSeries) else len(series)
 
 
 def _count(series) -> str:

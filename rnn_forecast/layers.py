@@ -101,7 +101,7 @@ class ParallelSegmentDecoder(nn.Module):
     """
 
     def __init__(self, rnn: nn.Module, step: Callable, horizon: int, segment_length: int,
-                 channels: int, future_dim: int, out_per_step: int, dropout: float):  # fmt: skip
+                 channels: int, future_dim: int, out_per_step: int, dropout: float):
         super().__init__()
         d = rnn.hidden_size
         self.rnn, self.step = rnn, step

@@ -54,6 +54,7 @@ from darts.utils.data.torch_datasets.utils import (
 
 from rnn_forecast.backend import RNN_BACKENDS, run_rnn
 from rnn_forecast.cells import TORCH_CLASSES, get_cell
+from rnn_forecast.inputs import check_positive_int
 from rnn_forecast.layers import ParallelSegmentDecoder, SegmentEmbedding, build_mlp
 
 #: ``name -> torch.nn class`` of the registered cells (a live view of
@@ -224,16 +225,16 @@ class RecurrentForecastModule(PLForecastingModule):
             self.head = build_mlp(
                 head_in, list(hidden_fc_sizes or []), T * unit_targets * self.nr_params,
                 activation, dropout,
-            )  # fmt: skip
+            )
         else:
             shared = segment_length is not None  # SegRNN steps the encoder's own cell
             step_rnn = self.encoder if shared else torch_class(
-                hidden_dim, hidden_dim, num_layers=n_rnn_layers, batch_first=True)  # fmt: skip
+                hidden_dim, hidden_dim, num_layers=n_rnn_layers, batch_first=True)
             self.head = ParallelSegmentDecoder(
                 step_rnn, self._run_rnn, T, segment_length or T,
                 channels=target_dim if channel_independence else 0, future_dim=future_dim,
                 out_per_step=unit_targets * self.nr_params, dropout=dropout,
-            )  # fmt: skip
+            )
 
     @io_processor
     def forward(self, x_in: PLModuleInput) -> PLModuleOutput:
@@ -398,10 +399,7 @@ def check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk
             raise ValueError(f"`{name}` must be one of {allowed}, got {value!r}.")
     if segment_length is None or segment_length == "auto":
         return
-    if isinstance(segment_length, bool) or not isinstance(segment_length, int) or segment_length < 1:
-        raise ValueError(
-            f"`segment_length` must be a positive integer, 'auto' or None, got {segment_length!r}."
-        )
+    check_positive_int(segment_length, "segment_length", alternatives="'auto' or None")
     if segment_length > input_chunk_length:
         raise ValueError(
             f"`segment_length` ({segment_length}) must not exceed `input_chunk_length` "

@@ -28,6 +28,7 @@ kernels run on one block of rows per torch thread, in parallel (they release the
 from __future__ import annotations
 
 import sys
+
 import numba
 import numpy as np
 import torch
@@ -39,9 +40,9 @@ _F = np.float32
 _CLIP = _F(7.99881172180175781)
 _A = tuple(_F(a) for a in (-2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
                            5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
-                           4.89352455891786e-03))  # fmt: skip
+                           4.89352455891786e-03))
 _B = tuple(_F(b) for b in (1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
-                           4.89352518554385e-03))  # fmt: skip
+                           4.89352518554385e-03))
 _HALF, _ONE = _F(0.5), _F(1.0)
 
 # Vectorizable and NaN-preserving: no 'nnan'/'ninf' fast-math flags (a NaN loss must
@@ -177,7 +178,8 @@ def _gru_backward(blocks, w_hh, d_all, dh, hs, rz, ghn, n, d_gx, d_gh):
     B = d_all.shape[0]
     for k in numba.prange(blocks):
         lo, hi = k * B // blocks, (k + 1) * B // blocks
-        _gru_backward_rows(w_hh, d_all[lo:hi], dh[lo:hi], hs[lo:hi], rz[lo:hi], ghn[lo:hi], n[lo:hi], d_gx[lo:hi], d_gh[lo:hi])
+        _gru_backward_rows(w_hh, d_all[lo:hi], dh[lo:hi], hs[lo:hi], rz[lo:hi], ghn[lo:hi], n[lo:hi],
+                           d_gx[lo:hi], d_gh[lo:hi])
 
 
 @_jit
@@ -286,7 +288,8 @@ def _lstm_backward(blocks, w_hh, d_all, dh, dc, cs, gates, tanh_c, d_gates):
     B = d_all.shape[0]
     for k in numba.prange(blocks):
         lo, hi = k * B // blocks, (k + 1) * B // blocks
-        _lstm_backward_rows(w_hh, d_all[lo:hi], dh[lo:hi], dc[lo:hi], cs[lo:hi], gates[lo:hi], tanh_c[lo:hi], d_gates[lo:hi])
+        _lstm_backward_rows(w_hh, d_all[lo:hi], dh[lo:hi], dc[lo:hi], cs[lo:hi], gates[lo:hi], tanh_c[lo:hi],
+                            d_gates[lo:hi])
 
 
 def _row_blocks(batch: int) -> int:

@@ -1,13 +1,13 @@
 """Training and inference windows fetched a batch at a time.
 
 Darts' sequential datasets build every sample in Python (``__getitem__``) and a collate
-function stacks them: at a batch of 64 windows of 96 x 21 values that costs several
-milliseconds per batch, a third of an LSTM's training step on CPU, and most of a
-rolling evaluation. :class:`BatchedTrainingDataset` and :class:`BatchedInferenceDataset`
-are those datasets (same samples, same order, same input validation) with PyTorch's
-batched-fetch hook ``__getitems__``: the windows of a whole batch are gathered from
-the series' value arrays with one fancy-indexing operation per field, at offsets that
-Darts' own indexer computes for the first window of each series.
+function stacks them, a per-sample Python cost that is a large part of a small model's
+training step on CPU and most of a rolling evaluation (docs/speed.md).
+:class:`BatchedTrainingDataset` and :class:`BatchedInferenceDataset` are those
+datasets (same samples, same order, same input validation) with PyTorch's batched-fetch
+hook ``__getitems__``: the windows of a whole batch are gathered from the series' value
+arrays with one fancy-indexing operation per field, at offsets that Darts' own indexer
+computes for the first window of each series.
 
 The per-sample ``__getitem__`` stays Darts' own; ``tests/test_windows.py`` checks that
 both paths give identical batches.
@@ -95,7 +95,7 @@ class BatchedTrainingDataset(SequentialTorchTrainingDataset):
             output_chunk_length=self.output_chunk_length, end_of_output_idx=ref_end,
             past_covariates=sources["past_covariates"],
             future_covariates=sources["future_covariates"], sample_weight=None, n=None,
-        )  # fmt: skip
+        )
         static = series.static_covariates_values(copy=False)
         plan = _SeriesPlan(
             length=len(series),
@@ -213,7 +213,7 @@ class BatchedInferenceDataset(SequentialTorchInferenceDataset):
             end_of_output_idx=end + self.output_chunk_shift + self.output_chunk_length,
             past_covariates=sources["past_covariates"],
             future_covariates=sources["future_covariates"], sample_weight=None, n=self.n,
-        )  # fmt: skip
+        )
         start = bounds[FeatureType.FUTURE_TARGET][0]
         static = series.static_covariates_values(copy=False)
         plan = _SeriesPlan(
@@ -225,7 +225,7 @@ class BatchedInferenceDataset(SequentialTorchInferenceDataset):
         )
         last = start + (0 if self.bounds is None else int(self.bounds[s, 1]) - end)
         beyond = generate_index(start=series.end_time() + series.freq, length=max(0, last + 1 - len(series)),
-                                freq=series.freq)  # fmt: skip
+                                freq=series.freq)
         self._plans[s] = plan, series.time_index.append(beyond)
         return self._plans[s]
 

@@ -115,7 +115,7 @@ def test_traffic_covariates_are_aligned_and_clean(traffic):
     assert future.components.tolist() == [
         "hour_sin", "hour_cos", "day_of_week_sin", "day_of_week_cos",
         "month_sin", "month_cos", "holiday",
-    ]  # fmt: skip
+    ]
     for cov in (past, future):
         assert cov.time_index.equals(traffic.target.time_index)
         _assert_clean(cov)

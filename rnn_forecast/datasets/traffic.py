@@ -20,7 +20,7 @@ __all__ = ["load_traffic"]
 RAW_COLUMNS = [
     "holiday", "temp", "rain_1h", "snow_1h", "clouds_all",
     "weather_main", "weather_description", "date_time", "traffic_volume",
-]  # fmt: skip
+]
 WEATHER_NUMERIC = ["temp", "rain_1h", "snow_1h", "clouds_all"]
 TARGET = "traffic_volume"
 IMPUTED_FLAG = "traffic_volume_imputed"

@@ -24,7 +24,7 @@ WEATHER_COLUMNS = [
     "wv (m/s)", "max. wv (m/s)", "wd (deg)", "rain (mm)", "raining (s)",
     "SWDR (W/m\u00b2)", "PAR (\u00b5mol/m\u00b2/s)", "max. PAR (\u00b5mol/m\u00b2/s)",
     "Tlog (degC)", "OT",
-]  # fmt: skip
+]
 MISSING_CODE = -9999.0
 FREQ = "10min"
 

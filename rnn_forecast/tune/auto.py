@@ -32,10 +32,17 @@ from darts.utils.serialization.base import restricted_pickle_load
 from sklearn.base import BaseEstimator
 
 from rnn_forecast.forecaster import RNNForecaster
-from rnn_forecast.inputs import as_series, check_finite
+from rnn_forecast.inputs import as_series, check_finite, check_positive_int
 from rnn_forecast.persistence import MissingModelFileError, read_error
-from rnn_forecast.tune.space import (Choice, FloatRange, IntRange, check_space, default_search_space,
-                                     fitting_segments, sample)
+from rnn_forecast.tune.space import (
+    Choice,
+    FloatRange,
+    IntRange,
+    check_space,
+    default_search_space,
+    fitting_segments,
+    sample,
+)
 
 QUIET = {"enable_progress_bar": False, "enable_model_summary": False, "logger": False}
 
@@ -78,9 +85,8 @@ class _Objective:
         # Darts' callback raises optuna.TrialPruned from inside fit: Optuna records the trial as pruned
         model = self.build(params, [PyTorchLightningPruningCallback(trial, monitor="val_loss")])
         L = model.input_chunk_length
-        cut = lambda items, f: None if items is None else [f(x, n) for x, n in zip(items, self.n_val)]
-        train = cut(self.series, lambda s, n: s[:-n])
-        val = cut(self.series, lambda s, n: s[-(n + L):])
+        train = [s[:-n] for s, n in zip(self.series, self.n_val)]
+        val = [s[-(n + L):] for s, n in zip(self.series, self.n_val)]
         model.fit(train, past_covariates=self.past, future_covariates=self.future, val_series=val,
                   val_past_covariates=self.past, val_future_covariates=self.future)
         return self.score(model)
@@ -237,8 +243,7 @@ class AutoRNNForecaster(BaseEstimator):
         for name, value in (("series", series), ("past_covariates", past), ("future_covariates", future)):
             check_finite(value, name)
         h = self.output_chunk_length
-        if isinstance(h, bool) or not isinstance(h, int) or h < 1:
-            raise ValueError(f"`output_chunk_length` must be a positive integer, got {h!r}.")
+        check_positive_int(h, "output_chunk_length")
         if not hasattr(darts_metrics, self.metric):
             raise ValueError(f"`metric` must name a darts.metrics function, got {self.metric!r}.")
         space = {**default_search_space(h), **(self.search_space or {})}
@@ -249,9 +254,9 @@ class AutoRNNForecaster(BaseEstimator):
         shortest = min(len(s) - n for s, n in zip(series, n_val))
         lookbacks = self._fitting_lookbacks(space["input_chunk_length"], shortest, len(series[0]))
         space["input_chunk_length"] = lookbacks
-        if "segment_length" in space:
-            options = lookbacks.options if isinstance(lookbacks, Choice) else [lookbacks]
-            space["segment_length"] = fitting_segments(space["segment_length"], options)
+        # the default space has a segment_length entry, so the merged space always does
+        options = lookbacks.options if isinstance(lookbacks, Choice) else [lookbacks]
+        space["segment_length"] = fitting_segments(space["segment_length"], options)
         fixed = {"n_epochs": self.n_epochs, "batch_size": self.batch_size, "random_state": self.random_state,
                  **(self.model_kwargs or {})}
         return _Objective(series, past, future, n_val, space, fixed, self.metric, h,
@@ -261,7 +266,8 @@ class AutoRNNForecaster(BaseEstimator):
         v, h = self.validation_size, self.output_chunk_length
         n = int(round(length * v)) if isinstance(v, float) and 0 < v < 1 else v
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"`validation_size` must be a fraction in (0, 1) or a positive number of steps, got {v!r}.")
+            raise ValueError(
+                f"`validation_size` must be a fraction in (0, 1) or a positive number of steps, got {v!r}.")
         if n < h:
             raise ValueError(
                 f"The validation tail needs at least one forecast window (output_chunk_length={h} steps) "
