@@ -39,7 +39,7 @@ from pytorch_lightning.callbacks import EarlyStopping  # noqa: E402
 
 from rnn_forecast import RNNForecaster  # noqa: E402
 from rnn_forecast.datasets import load_etth1, load_weather, ltsf_split  # noqa: E402
-from rnn_forecast.benchmark.runner import cpu_name  # noqa: E402
+from rnn_forecast.evaluation.costs import cpu_name  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 KEY = ["dataset", "horizon", "lookback", "model", "seed"]

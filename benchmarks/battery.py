@@ -51,10 +51,10 @@ warnings.filterwarnings("ignore")
 from darts.models import BlockRNNModel  # noqa: E402
 
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
-from rnn_forecast.benchmark.models import DartsTorchContender, baselines  # noqa: E402
-from rnn_forecast.benchmark.protocol import Setup, custom_task  # noqa: E402
-from rnn_forecast.benchmark.runner import _quiet, evaluate  # noqa: E402
-from rnn_forecast.benchmark.verdict import mean_std, versus_best_baseline  # noqa: E402
+from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines  # noqa: E402
+from rnn_forecast.evaluation.evaluate import evaluate, quiet  # noqa: E402
+from rnn_forecast.evaluation.task import Setup, custom_task  # noqa: E402
+from rnn_forecast.evaluation.verdict import mean_std, versus_best_baseline  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: A random-walk case ties the naive forecast when its MASE is within this factor of it.
@@ -185,7 +185,7 @@ CASES = [
     Case("stock-weekly-rw", "JPM weekly close (USD), 261 weeks",
          lambda d: _stock(d, "JPM", "W-FRI"), lookback=12, horizon=4, season=1, epochs=50,
          random_walk=True),
-]  # fmt: skip
+]
 CASES_BY_NAME = {c.name: c for c in CASES}
 
 
@@ -320,7 +320,7 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
-    _quiet()
+    quiet()
     import torch
 
     torch.set_num_threads(1)  # as the benchmark runner: stable timings on a shared machine
@@ -349,7 +349,7 @@ def main(argv=None) -> None:
 
 
 def _environment() -> str:
-    from rnn_forecast.benchmark.runner import environment
+    from rnn_forecast.evaluation.costs import environment
 
     env = environment(threads=1, device="cpu")
     return (f"{env['cpu']}, {env['cpu_cores']} cores, torch threads 1; torch {env['torch']}, "

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import platform
 import tempfile
 import time
 import warnings
@@ -31,6 +30,7 @@ from darts.utils.onnx import run_onnx_prediction
 
 from rnn_forecast import GRUForecaster, LSTMForecaster
 from rnn_forecast.datasets import load_etth1
+from rnn_forecast.evaluation.costs import cpu_name
 
 OUT = Path(__file__).resolve().parent / "results" / "onnx_latency.md"
 TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
@@ -82,7 +82,7 @@ def main() -> None:
     lines = [
         "# One-window latency: predict against onnxruntime",
         "",
-        f"`python benchmarks/onnx_latency.py --calls {args.calls}`: {platform.processor() or platform.machine()}, "
+        f"`python benchmarks/onnx_latency.py --calls {args.calls}`: {cpu_name()}, "
         f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, onnxruntime {ort.__version__}; "
         "ETTh1 OT, lookback 96, horizon 96, defaults, 1 epoch, seed 0. Median of the calls, ms.",
         "",

@@ -2,7 +2,8 @@
 
 Each sweep fits a default ``LSTMForecaster`` and ``GRUForecaster`` (``output_chunk_length``
 24, one epoch, batch 32) and records the wall seconds of ``fit`` and the peak resident
-memory it added (sampled every 2 ms). The slope of log(cost) against log(size) is fitted
+memory it added (Linux ``VmHWM`` above the start,
+:func:`rnn_forecast.evaluation.costs.measure`). The slope of log(cost) against log(size) is fitted
 by least squares: 1 means linear, 0 means flat.
 
 - **series**: 1, 10, 100 and 1,000 stock series as one global model (the daily closes
@@ -36,8 +37,8 @@ from darts.models import BlockRNNModel  # noqa: E402
 
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_stocks, load_weather  # noqa: E402
-from rnn_forecast.benchmark.runner import machine_summary  # noqa: E402
-from speed import PeakRSS, _markdown  # noqa: E402
+from rnn_forecast.evaluation.costs import machine_summary, measure  # noqa: E402
+from speed import _markdown  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
     logging.getLogger(name).setLevel(logging.ERROR)
@@ -56,12 +57,10 @@ MODELS = {
 def fit_cost(name: str, series, lookback: int, max_samples: int | None) -> dict:
     model = MODELS[name](input_chunk_length=lookback, output_chunk_length=HORIZON, n_epochs=1,
                          batch_size=BATCH, random_state=0, pl_trainer_kwargs=dict(TRAINER))
-    with PeakRSS() as memory:
-        start = time.perf_counter()
+    with measure("cpu") as cost:
         model.fit(series, max_samples_per_ts=max_samples)
-        seconds = time.perf_counter() - start
     windows = model.trainer.global_step * BATCH
-    return {"model": name, "fit_s": seconds, "peak_added_mb": memory.added_mb, "windows": windows}
+    return {"model": name, "fit_s": cost.seconds, "peak_added_mb": cost.peak_mb, "windows": windows}
 
 
 def stock_series(data_dir, count: int) -> list[TimeSeries]:

@@ -13,8 +13,9 @@ Run from the repository root (about 2 minutes on 2 CPU cores)::
 
     python benchmarks/soak.py --cycles 200
 
-RSS is read from ``/proc/self/status`` (Linux); elsewhere the peak RSS from
-``resource.getrusage`` is used, which can only show growth, never shrinking.
+RSS is read from ``/proc/self/status`` (Linux) by
+:func:`rnn_forecast.evaluation.costs.rss_mib`; elsewhere it cannot be read and the
+script stops with an error.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import math
 import platform
-import resource
 import sys
 import time
 import warnings
@@ -31,18 +32,7 @@ import warnings
 import numpy as np
 import torch
 
-
-def rss_mib() -> float:
-    """Current resident set size in MiB (peak RSS where /proc is unavailable)."""
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS, KiB on Linux
+from rnn_forecast.evaluation.costs import rss_mib
 
 
 def cycle(i: int, series, kept: list | None = None) -> float:
@@ -75,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.warmup % args.every or args.cycles % args.every or args.warmup >= args.cycles:
         parser.error("--warmup and --cycles must be multiples of --every, warmup < cycles")
+    if math.isnan(rss_mib()):
+        parser.error("the resident set size cannot be read here (/proc/self/status, Linux only)")
 
     import pytorch_lightning  # noqa: F401 - its import sets its loggers' levels; quiet them after
 

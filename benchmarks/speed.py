@@ -9,7 +9,8 @@ interleaved, best/median of repeats), reported as ratios against Darts in the sa
 * ``predict`` latency of one series, 96 steps;
 * ``historical_forecasts(retrain=False)`` over the Weather test split, stride 1,
   horizon 96 (10,444 forecasts), with identical forecasts checked;
-* the peak resident memory each measured call added.
+* the peak resident memory each measured call added (Linux ``VmHWM`` above the start,
+  :func:`rnn_forecast.evaluation.costs.measure`).
 
 Run: ``python benchmarks/speed.py`` (about 6 minutes on 2 CPU cores; ``--quick``: about
 1.5 minutes, fewer windows and repeats). Results: ``benchmarks/results/speed.csv`` and
@@ -20,10 +21,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import statistics
-import threading
-import time
 import warnings
 from pathlib import Path
 
@@ -37,40 +35,15 @@ from darts.models import BlockRNNModel  # noqa: E402
 
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
-from rnn_forecast.benchmark.runner import machine_summary  # noqa: E402
+from rnn_forecast.evaluation.costs import machine_summary, measure  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
     logging.getLogger(name).setLevel(logging.ERROR)
 
 LOOKBACK, HORIZON, HIDDEN, BATCH = 96, 96, 64, 64
 TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
-           "logger": False, "enable_checkpointing": False}  # fmt: skip
+           "logger": False, "enable_checkpointing": False}
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-class PeakRSS:
-    """Peak resident memory added while the block runs (sampled every 2 ms, Linux)."""
-
-    def __enter__(self):
-        self.base = self.peak = self._rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.added_mb = (max(self.peak, self._rss()) - self.base) / 2**20
-
-    def _sample(self):
-        while not self._stop.wait(0.002):
-            self.peak = max(self.peak, self._rss())
-
-    @staticmethod
-    def _rss() -> int:
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def models(cell: str, seed: int) -> dict:
@@ -94,11 +67,10 @@ def timed(fn, repeats: int = 1):
     """Wall seconds of each call, and the peak memory the last one added."""
     seconds = []
     for _ in range(repeats):
-        with PeakRSS() as mem:
-            start = time.perf_counter()
+        with measure("cpu") as mem:
             out = fn()
-            seconds.append(time.perf_counter() - start)
-    return seconds, mem.added_mb, out
+        seconds.append(mem.seconds)
+    return seconds, mem.peak_mb, out
 
 
 def training(train, windows: int, repeats: int) -> list[dict]:

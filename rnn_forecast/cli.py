@@ -17,12 +17,11 @@ import warnings
 
 import numpy as np
 
-DATASET_DEFAULTS = {
-    # dataset: (target column, seasonal period in steps)
-    "weather": ("T (degC)", 144),  # 10-minute steps: one day
-    "etth1": ("OT", 24),
-    "traffic": ("traffic_volume", 24),
-}
+from rnn_forecast.dataset_registry import DATASETS, get
+
+# dataset: (target column, seasonal period in steps), for the registered datasets
+# `forecast` offers (rnn_forecast.dataset_registry)
+DATASET_DEFAULTS = {d.name: (d.forecast_target, d.forecast_season) for d in DATASETS if d.forecast_target}
 
 
 def _load(args: argparse.Namespace):
@@ -38,15 +37,11 @@ def _load(args: argparse.Namespace):
         return data.target, data.past_covariates, season, data.notes
     if args.covariates:
         raise ValueError("--covariates names columns of --csv; the bundled datasets have none to pick.")
-    dataset, data_dir = args.dataset, args.data_dir
-    column, season = DATASET_DEFAULTS[dataset]
+    entry, data_dir = get(args.dataset), args.data_dir
+    column, season = DATASET_DEFAULTS[entry.name]
     season = season if args.season is None else args.season
-    if dataset == "weather":
-        data = datasets.load_weather(data_dir, columns=[column])
-    elif dataset == "etth1":
-        data = datasets.load_etth1(data_dir, columns=[column])
-    else:
-        data = datasets.load_traffic(data_dir)
+    load = getattr(datasets, entry.loader)
+    data = load(data_dir, columns=[column]) if entry.selects_columns else load(data_dir)
     return data.target, None, season, data.notes
 
 

@@ -3,8 +3,9 @@
 :func:`compare_cells` trains an LSTM and a GRU :class:`~rnn_forecast.RNNForecaster`
 under the same budget, backtests both with Darts' ``historical_forecasts`` over the
 end of the series, repeats over seeds, and recommends one with its reason. It runs the
-benchmark's own machinery (:mod:`rnn_forecast.benchmark`) on a single dataset: the
-same split and scaling rules, metrics, cost measurements and noise test.
+library's evaluation machinery (:mod:`rnn_forecast.evaluation`, which the benchmark
+suite uses too) on a single dataset: the same split and scaling rules, metrics, cost
+measurements and noise test.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from dataclasses import dataclass
 import pandas as pd
 from darts import TimeSeries
 
-from rnn_forecast.benchmark.models import DartsTorchContender, baselines
-from rnn_forecast.benchmark.protocol import Setup, custom_task, test_steps
-from rnn_forecast.benchmark.runner import evaluate
-from rnn_forecast.benchmark.verdict import Recommendation, recommend, versus_best_baseline
 from rnn_forecast.budget import Budget
+from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines
+from rnn_forecast.evaluation.evaluate import evaluate
+from rnn_forecast.evaluation.task import Setup, custom_task, test_steps
+from rnn_forecast.evaluation.verdict import Recommendation, recommend, versus_best_baseline
 from rnn_forecast.forecaster import RNNForecaster
+from rnn_forecast.inputs import check_positive_int
 
 METRICS = ("mse", "mae", "mase", "smape")
 COSTS = ("train_s", "windows_per_s", "params", "peak_mem_mb", "predict_ms")
@@ -198,8 +200,7 @@ def compare_cells(
     budget = Budget.coerce(budget)
     if metric not in METRICS:
         raise ValueError(f"`metric` must be one of {METRICS}, got {metric!r}.")
-    if isinstance(forecast_horizon, bool) or not isinstance(forecast_horizon, int) or forecast_horizon < 1:
-        raise ValueError(f"`forecast_horizon` must be a positive integer, got {forecast_horizon!r}.")
+    forecast_horizon = check_positive_int(forecast_horizon, "forecast_horizon")
     seeds = tuple(seeds)
     if len(seeds) < 2:
         raise ValueError("compare_cells needs at least 2 seeds to tell a difference from noise (3+ recommended).")
@@ -209,8 +210,11 @@ def compare_cells(
         raise ValueError(f"`model_kwargs` may not set {reserved}: compare_cells sets them itself.")
     if season is None:
         season = detect_season(series, test_size)
-    elif isinstance(season, bool) or not isinstance(season, int) or season < 1:
-        raise ValueError(f"`season` must be a positive integer or None (detect it), got {season!r}.")
+    else:
+        try:
+            season = check_positive_int(season, "season")
+        except ValueError:
+            raise ValueError(f"`season` must be a positive integer or None (detect it), got {season!r}.") from None
     lookback = input_chunk_length or max(2 * forecast_horizon, season)
     setup = Setup("custom", "user series", lookback=lookback, horizon=forecast_horizon, season=season,
                   naive_seasons=(1, season) if season > 1 else (1,), epochs=budget.n_epochs, seeds=seeds)

@@ -3,7 +3,12 @@ synthetic numbers (noise test, verdicts, metrics, memory measurement)."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import re
+import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,17 +17,26 @@ import pandas as pd
 import pytest
 from darts import TimeSeries
 
-from rnn_forecast.benchmark import metrics
 from rnn_forecast.benchmark.cli import main as benchmark_main
-from rnn_forecast.benchmark.costs import measure
-from rnn_forecast.benchmark.neuralforecast_peers import (
-    available as neuralforecast_available,
-)
-from rnn_forecast.benchmark.protocol import setup_for
-from rnn_forecast.benchmark.report import README_BEGIN, README_END, write_report
+from rnn_forecast.benchmark.report import write_report
 from rnn_forecast.benchmark.runner import run_dataset
-from rnn_forecast.benchmark.verdict import recommend, welch
+from rnn_forecast.benchmark.setups import setup_for
 from rnn_forecast.cli import build_parser
+from rnn_forecast.evaluation import metrics
+from rnn_forecast.evaluation.costs import measure
+from rnn_forecast.evaluation.neuralforecast import available as neuralforecast_available
+from rnn_forecast.evaluation.verdict import recommend, welch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def repository_run():
+    """``benchmarks/main.py``, the repository's run (results, REPORT.md, README summaries)."""
+    spec = importlib.util.spec_from_file_location("benchmarks_main", REPO_ROOT / "benchmarks" / "main.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 TINY = {"epochs": 1, "max_train_windows": 48, "hidden_dim": 8, "lookback": 24, "seeds": (0, 1)}
 
@@ -76,10 +90,13 @@ def test_stocks_are_scored_on_prices_and_directions(results):
     assert naive["mase"] > 1
 
 
-def test_report_sections_plots_and_verdicts(results, tmp_path):
+def test_report_sections_plots_and_verdicts(results, tmp_path, repository_run):
+    from rnn_forecast.benchmark.report import summary
+
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{README_BEGIN}\nold\n{README_END}\noutro\n")
-    report = write_report(results, tmp_path / "REPORT.md", readme=readme)
+    readme.write_text(f"intro\n{repository_run.BEGIN}\nold\n{repository_run.END}\noutro\n")
+    report = write_report(results, tmp_path / "REPORT.md")
+    assert repository_run.update_summary(readme, summary(results))
     text = report.read_text()
     for section in ("## Summary", "## LSTM or GRU? Verdict per dataset", "## Protocol", "## traffic",
                     "## stocks", "## Folklore check", "## Reading the numbers"):
@@ -90,14 +107,50 @@ def test_report_sections_plots_and_verdicts(results, tmp_path):
                                       "stocks_forecast.png", "stocks_by_horizon.png"}
     assert all(0 < p.stat().st_size < 200_000 for p in pngs)
     new_readme = readme.read_text()
-    assert "old" not in new_readme and "| traffic |" in new_readme and new_readme.endswith("outro\n")
+    # a traffic row in the summary table (DataFrame.to_markdown pads cells to the column width)
+    assert "old" not in new_readme and re.search(r"^\| traffic +\|", new_readme, re.M) and new_readme.endswith("outro\n")
 
 
 def test_report_only_command_rebuilds_from_files(results, tmp_path):
-    assert benchmark_main(["--report-only", "--out", str(results), "--report", str(tmp_path / "R.md")]) == 0
-    assert "## traffic" in (tmp_path / "R.md").read_text()
+    out = tmp_path / "out"
+    shutil.copytree(results, out)
+    assert benchmark_main(["--report-only", "--out", str(out)]) == 0
+    assert "## traffic" in (out / "REPORT.md").read_text()
     args = build_parser().parse_args(["benchmark", "--dataset", "all", "--quick", "--device", "cpu"])
     assert args.quick and args.dataset == "all" and args.func.__module__ == "rnn_forecast.benchmark.cli"
+
+
+def test_the_command_writes_only_under_out(results, tmp_path, monkeypatch):
+    """The installed command never writes outside ``--out`` (nor edits a README it finds)."""
+    out, cwd = tmp_path / "mine", tmp_path / "cwd"
+    shutil.copytree(results, out)
+    cwd.mkdir()
+    readme = cwd / "README.md"
+    readme.write_text("<!-- benchmark-summary:begin -->\nmine\n<!-- benchmark-summary:end -->\n")
+    (cwd / "docs").mkdir()
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    monkeypatch.chdir(cwd)
+    assert build_parser().parse_args(["benchmark"]).out == "rnn_forecast_benchmark"
+    assert benchmark_main(["--report-only", "--out", str(out)]) == 0
+    after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    changed = {p for p in after if p not in before or after[p] != before[p]}
+    assert changed and all(p.is_relative_to(out) for p in changed), sorted(map(str, changed))
+    assert {p.relative_to(out).as_posix() for p in changed if p.is_file()} >= {"REPORT.md", "plots/traffic_forecast.png"}
+    assert readme.read_text().count("mine") == 1 and sorted(p.name for p in cwd.iterdir()) == ["README.md", "docs"]
+
+
+def test_compare_cells_imports_nothing_of_the_benchmark_suite():
+    code = ("import sys; from rnn_forecast import compare_cells; "
+            "print(sorted(m for m in sys.modules if m.startswith('rnn_forecast.benchmark')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert result.stdout.strip() == "[]"
+
+
+def test_evaluation_does_not_import_its_optional_peers_back():
+    code = ("import sys; import rnn_forecast.evaluation.contenders, rnn_forecast.evaluation.evaluate; "
+            "print('rnn_forecast.evaluation.neuralforecast' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+    assert result.stdout.strip() == "False"
 
 
 # -- the logic, on synthetic numbers ---------------------------------------------------

@@ -1,32 +1,34 @@
-"""The LSTM-or-GRU benchmark: a fixed protocol on real data, against peers and baselines.
+"""The LSTM-or-GRU benchmark suite behind ``rnn-forecast benchmark``: four real datasets.
 
 ================  ==============================================================
-:mod:`.protocol`  datasets, splits, scaling, budgets (quick and full)
-:mod:`.models`    the model zoo under one budget (ours, Darts peers, baselines)
-:mod:`.neuralforecast_peers`  NeuralForecast's LSTM/GRU (optional extra ``[peers]``)
-:mod:`.metrics`   MSE, MAE, MASE, sMAPE (Darts) and directional accuracy
-:mod:`.costs`     train time, throughput, parameters, peak memory, latency
-:mod:`.verdict`   the noise test (Welch) and the LSTM-or-GRU recommendation
-:mod:`.runner`    runs one dataset, writes ``benchmarks/results/<dataset>.csv``
-:mod:`.report`    ``benchmarks/REPORT.md`` and its plots, from the result files
+:mod:`.setups`    the datasets' tasks and budgets (quick and full)
+:mod:`.runner`    runs one dataset, writes ``<out>/<dataset>.csv`` and companions
+:mod:`.statistics`  verdicts and tests from the result files
+:mod:`.markdown`  the report's tables (``DataFrame.to_markdown``) and sentences
+:mod:`.plots`     the report's plots
+:mod:`.report`    ``<out>/REPORT.md`` and ``<out>/plots/``, from the result files
 :mod:`.cli`       ``rnn-forecast benchmark`` / ``python -m rnn_forecast.benchmark``
 ================  ==============================================================
 
-Names are imported on first use, so that ``rnn-forecast --help`` stays light.
+The protocol, metrics, costs, contenders and noise test are the library's
+(:mod:`rnn_forecast.evaluation`). The repository's own run, which also refreshes the
+README, is ``python benchmarks/main.py``. Names are imported on first use, so that
+``rnn-forecast --help`` stays light.
 """
 
 _LAZY = {
-    "DATASETS": "rnn_forecast.benchmark.protocol",
-    "Setup": "rnn_forecast.benchmark.protocol",
-    "Task": "rnn_forecast.benchmark.protocol",
-    "build_task": "rnn_forecast.benchmark.protocol",
-    "setup_for": "rnn_forecast.benchmark.protocol",
+    "DATASETS": "rnn_forecast.benchmark.setups",
+    "build_task": "rnn_forecast.benchmark.setups",
+    "setup_for": "rnn_forecast.benchmark.setups",
     "write_report": "rnn_forecast.benchmark.report",
     "run_dataset": "rnn_forecast.benchmark.runner",
-    "Difference": "rnn_forecast.benchmark.verdict",
-    "Recommendation": "rnn_forecast.benchmark.verdict",
-    "recommend": "rnn_forecast.benchmark.verdict",
-    "welch": "rnn_forecast.benchmark.verdict",
+    # the library's evaluation names, kept here for code written against the old layout
+    "Setup": "rnn_forecast.evaluation.task",
+    "Task": "rnn_forecast.evaluation.task",
+    "Difference": "rnn_forecast.evaluation.verdict",
+    "Recommendation": "rnn_forecast.evaluation.verdict",
+    "recommend": "rnn_forecast.evaluation.verdict",
+    "welch": "rnn_forecast.evaluation.verdict",
 }
 
 

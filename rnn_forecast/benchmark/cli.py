@@ -1,8 +1,9 @@
 """``rnn-forecast benchmark`` (also ``python -m rnn_forecast.benchmark``).
 
-Runs the LSTM-vs-GRU benchmark on one or all datasets, writes
-``benchmarks/results/<dataset>.csv`` (and companions), then rebuilds
-``benchmarks/REPORT.md`` with its plots from all the result files present.
+Runs the LSTM-vs-GRU benchmark on one or all datasets and writes everything under
+``--out`` (default ``rnn_forecast_benchmark/`` in the current folder): the result files
+``<dataset>.csv`` (and companions), then ``REPORT.md`` with its ``plots/``, rebuilt from
+all the result files there. Nothing outside ``--out`` is written.
 """
 
 from __future__ import annotations
@@ -14,16 +15,24 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from rnn_forecast.benchmark.names import DATASETS
+from rnn_forecast.dataset_registry import NAMES
 
-DEFAULT_OUT = "benchmarks/results"
-DEFAULT_REPORT = "benchmarks/REPORT.md"
-SUMMARY_FILES = ("README.md", "docs/benchmarks.md")  # their summary blocks show the last run
+DEFAULT_OUT = "rnn_forecast_benchmark"
+REPORT = "REPORT.md"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add the benchmark's options to ``parser``."""
-    parser.add_argument("--dataset", choices=[*DATASETS, "all"], default="all")
+def add_arguments(parser: argparse.ArgumentParser, out: str | None = DEFAULT_OUT) -> argparse.ArgumentParser:
+    """Add the benchmark's options to ``parser``.
+
+    Parameters
+    ----------
+    parser
+        The parser to extend.
+    out
+        Default of ``--out``; ``None`` leaves the option out (a caller that decides
+        where results go, such as ``benchmarks/main.py``).
+    """
+    parser.add_argument("--dataset", choices=[*NAMES, "all"], default="all")
     parser.add_argument("--quick", action="store_true",
                         help="small budget (about 10 minutes for all datasets on 2 CPU cores)")
     parser.add_argument("--device", choices=["cpu", "gpu"], default="cpu")
@@ -32,8 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     parser.add_argument("--no-neuralforecast", action="store_true",
                         help="leave NeuralForecast's models out even when installed")
-    parser.add_argument("--out", default=DEFAULT_OUT, help=f"results folder (default {DEFAULT_OUT})")
-    parser.add_argument("--report", default=DEFAULT_REPORT, help=f"Markdown report (default {DEFAULT_REPORT})")
+    if out is not None:
+        parser.add_argument("--out", default=out,
+                            help=f"folder for the results, {REPORT} and plots/ (default {out}/)")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild the report from the result files without running anything")
     parser.add_argument("--data-dir", default=None, help="default: $RNN_FORECAST_DATA or download")
@@ -48,29 +58,34 @@ def add_parser(commands) -> argparse.ArgumentParser:
     return add_arguments(parser)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the requested datasets, then write the report.
+def command_line(program: str = "rnn-forecast benchmark") -> str:
+    """This process's benchmark command, as recorded in the results."""
+    argv = sys.argv[sys.argv.index("benchmark") + 1:] if "benchmark" in sys.argv else sys.argv[1:]
+    return f"{program} {shlex.join(argv)}"
 
-    The summary blocks of README.md and docs/benchmarks.md (between their
-    ``benchmark-summary`` markers) are refreshed only when results go to the default
-    folder, run from the repository root.
-    """
-    from rnn_forecast.benchmark.protocol import setup_for
-    from rnn_forecast.benchmark.report import write_report
+
+def run_suite(args: argparse.Namespace, out: str | Path, command: str) -> None:
+    """Run the requested datasets (unless ``--report-only``), writing their results in ``out``."""
+    if args.report_only:
+        return
     from rnn_forecast.benchmark.runner import run_dataset
+    from rnn_forecast.benchmark.setups import setup_for
+
+    for dataset in NAMES if args.dataset == "all" else [args.dataset]:
+        setup = setup_for(dataset, args.quick)
+        if args.seeds:
+            setup = replace(setup, seeds=tuple(args.seeds))
+        run_dataset(setup, out, data_dir=args.data_dir, device=args.device, threads=args.threads,
+                    neuralforecast=not args.no_neuralforecast, command=command)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the requested datasets into ``--out``, then write ``--out``/REPORT.md and its plots."""
+    from rnn_forecast.benchmark.report import write_report
 
     began = time.perf_counter()
-    command = "rnn-forecast benchmark " + shlex.join(sys.argv[sys.argv.index("benchmark") + 1:]) \
-        if "benchmark" in sys.argv else "rnn-forecast benchmark " + shlex.join(sys.argv[1:])
-    if not args.report_only:
-        for dataset in DATASETS if args.dataset == "all" else [args.dataset]:
-            setup = setup_for(dataset, args.quick)
-            if args.seeds:
-                setup = replace(setup, seeds=tuple(args.seeds))
-            run_dataset(setup, args.out, data_dir=args.data_dir, device=args.device, threads=args.threads,
-                        neuralforecast=not args.no_neuralforecast, command=command)
-    summaries = [p for p in SUMMARY_FILES if Path(p).exists()] if args.out == DEFAULT_OUT else []
-    path = write_report(args.out, args.report, readme=summaries, data_dir=args.data_dir)
+    run_suite(args, args.out, command_line())
+    path = write_report(args.out, Path(args.out) / REPORT, data_dir=args.data_dir)
     print(f"report: {path} ({time.perf_counter() - began:.0f} s in all)")
     return 0
 

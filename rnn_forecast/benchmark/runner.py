@@ -1,6 +1,6 @@
-"""Run every contender over every seed on one dataset and write the results.
+"""Run every contender over every seed on one benchmark dataset and write the results.
 
-Outputs, in ``out_dir`` (``benchmarks/results`` by default):
+Outputs, in ``out_dir``:
 
 =============================  =========================================================
 ``<dataset>.csv``              one row per model and seed: accuracy, costs, budget
@@ -16,196 +16,21 @@ Outputs, in ``out_dir`` (``benchmarks/results`` by default):
 from __future__ import annotations
 
 import json
-import logging
-import os
-import platform
 import sys
 import time
-import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
-from darts import TimeSeries
 
-from rnn_forecast.benchmark import metrics
-from rnn_forecast.benchmark.costs import measure, median_latency_ms
-from rnn_forecast.benchmark.models import Contender, zoo
-from rnn_forecast.benchmark.protocol import Setup, Task, build_task, setup_for
-
-PLOTTED_WINDOWS = {"traffic": 7, "weather": 8, "stocks": 12, "etth1": 7}
-
-
-def cpu_name() -> str:
-    """The CPU's model name (Linux ``/proc/cpuinfo``), else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_summary() -> str:
-    """One line for a results file: CPU, cores, torch (threads), Darts, rnn_forecast."""
-    import darts
-
-    import rnn_forecast
-
-    return (f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), darts {darts.__version__}, "
-            f"rnn_forecast {rnn_forecast.__version__}")
-
-
-def environment(threads: int, device: str) -> dict:
-    """Hardware and library versions, for the report."""
-    import darts
-    import pytorch_lightning
-
-    env = {
-        "cpu": cpu_name(),
-        "cpu_cores": os.cpu_count(),
-        "torch_threads": threads,
-        "device": device,
-        "gpu": torch.cuda.get_device_name(0) if device == "gpu" and torch.cuda.is_available() else None,
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "darts": darts.__version__,
-        "pytorch_lightning": pytorch_lightning.__version__,
-        "pandas": pd.__version__,
-        "platform": platform.platform(),
-    }
-    try:
-        import neuralforecast
-
-        env["neuralforecast"] = neuralforecast.__version__
-    except ImportError:
-        env["neuralforecast"] = None
-    return env
-
-
-def _quiet() -> None:
-    warnings.filterwarnings("ignore")
-    for name in ("pytorch_lightning", "lightning_fabric", "lightning", "darts", "neuralforecast"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def _score(task: Task, contender: Contender, seed, fit_m, device: str) -> tuple[dict, np.ndarray, list]:
-    began = time.perf_counter()
-    forecasts = contender.backtest(task)
-    backtest_s = time.perf_counter() - began
-    row = {
-        "model": contender.name,
-        "family": contender.family,
-        "cell": contender.cell or "",
-        "seed": seed,
-        **metrics.accuracy(task.original, forecasts, task.setup.season),
-    }
-    if task.setup.dataset == "stocks":
-        row.update(metrics.direction(task.original, forecasts, task.setup.horizon))
-    trained = fit_m is not None
-    row.update({
-        "train_s": fit_m.seconds if trained else np.nan,
-        "windows_per_s": contender.windows_seen / fit_m.seconds if trained else np.nan,
-        "peak_mem_mb": fit_m.peak_mb if trained else np.nan,
-        "params": contender.n_params,
-        "epochs": contender.epochs if trained else np.nan,
-        "windows_seen": contender.windows_seen if trained else np.nan,
-        "predict_ms": median_latency_ms(lambda: contender.predict_once(task)),
-        "backtest_s": backtest_s,
-        "device": device,
-    })
-    return row, metrics.error_by_horizon(task.original, forecasts, task.setup.horizon), forecasts
-
-
-@dataclass
-class Evaluation:
-    """What :func:`evaluate` measured.
-
-    Attributes
-    ----------
-    rows
-        One dict per model and seed (seed ``None`` for deterministic baselines): the
-        metrics of :mod:`.metrics` and the costs of :mod:`.costs`.
-    by_horizon
-        One dict per model, seed and step ahead: ``{"model", "seed", "step", "mae"}``.
-    forecasts
-        Per model, the first seed's rolling forecasts of each series (original units).
-    """
-
-    rows: list[dict] = field(default_factory=list)
-    by_horizon: list[dict] = field(default_factory=list)
-    forecasts: dict[str, list[TimeSeries]] = field(default_factory=dict)
-
-
-def evaluate(task: Task, contenders: list[Contender], device: str = "cpu", warm_up: bool = True,
-             log=print) -> Evaluation:
-    """Fit, time and score every contender on ``task``, once per seed of ``task.setup``.
-
-    Parameters
-    ----------
-    task
-        The prepared data and protocol.
-    contenders
-        Models to run; deterministic ones (baselines) run once.
-    device
-        ``"cpu"`` or ``"gpu"``.
-    warm_up
-        Fit each trained model once, unmeasured, for one epoch over every eighth
-        training window, before the measured runs: lazy imports and kernel set-up would
-        otherwise be billed to whichever model happens to run first.
-    log
-        Progress printer, one line per run, under a progress bar with the ETA (``None``
-        for silence: no lines, no bar).
-
-    Returns
-    -------
-    Evaluation
-    """
-    from tqdm.auto import tqdm
-
-    setup = task.setup
-    runs = sum(1 if not c.stochastic else len(setup.seeds) for c in contenders)
-    # with a printer, a progress bar with the ETA (on stderr; the log lines print above it)
-    bar = tqdm(total=runs, desc=f"[{setup.dataset}] runs", unit="run", disable=log is None, file=sys.stderr)
-    printer = log or (lambda *_: None)
-
-    def log(message: str) -> None:
-        with bar.external_write_mode():
-            printer(message)
-        bar.update(1)
-
-    result = Evaluation()
-
-    def record(contender: Contender, seed, fit_m):
-        row, errors, forecasts = _score(task, contender, seed, fit_m, device)
-        result.rows.append(row)
-        result.by_horizon.extend({"model": contender.name, "seed": seed, "step": i + 1, "mae": float(e)}
-                                 for i, e in enumerate(errors))
-        if seed in (setup.seeds[0], None):
-            result.forecasts[contender.name] = forecasts
-        log(f"[{setup.dataset}] {contender.name:<30} seed {seed}: MASE {row['mase']:.4f} "
-            f"MAE {row['mae']:.4g} train {row['train_s']:.1f} s")
-
-    for contender in contenders:
-        if not contender.stochastic:
-            record(contender, None, None)
-    if warm_up:  # one epoch over every 8th of the training windows: set-up costs, not training
-        short = replace(task, setup=replace(setup, epochs=1, train_stride=8 * setup.train_stride))
-        for contender in contenders:
-            if contender.stochastic:
-                contender.fit(short, setup.seeds[0], device)
-    for seed in setup.seeds:  # seeds outermost: slow drifts of the machine hit all models alike
-        for contender in contenders:
-            if contender.stochastic:
-                with measure(device) as fit_m:
-                    contender.fit(task, seed, device)
-                record(contender, seed, fit_m)
-    bar.close()
-    return result
+from rnn_forecast.benchmark.setups import build_task, setup_for
+from rnn_forecast.dataset_registry import get
+from rnn_forecast.evaluation.contenders import zoo
+from rnn_forecast.evaluation.costs import environment
+from rnn_forecast.evaluation.evaluate import evaluate, quiet
+from rnn_forecast.evaluation.neuralforecast import peers as neuralforecast_peers
+from rnn_forecast.evaluation.task import Setup
 
 
 def run_dataset(
@@ -223,7 +48,7 @@ def run_dataset(
     Parameters
     ----------
     setup
-        Protocol and budget (:func:`~rnn_forecast.benchmark.protocol.setup_for`).
+        Protocol and budget (:func:`~rnn_forecast.benchmark.setups.setup_for`).
     out_dir
         Folder for the outputs (created).
     data_dir
@@ -246,18 +71,19 @@ def run_dataset(
     pandas.DataFrame
         The rows of ``<dataset>.csv``.
     """
-    _quiet()
+    quiet()
     torch.set_num_threads(threads)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     task = build_task(setup, data_dir)
-    contenders, nf_status = zoo(setup, neuralforecast=neuralforecast)
+    peers, nf_status = neuralforecast_peers(neuralforecast)
+    contenders = zoo(setup, extra=peers)
     log(f"[{setup.dataset}] {task.n_train_windows} training windows, {task.n_windows} test windows "
         f"per series, {len(task.series)} series; {nf_status}")
     result = evaluate(task, contenders, device, log=log)
     rows, by_horizon = result.rows, result.by_horizon
-    shown = PLOTTED_WINDOWS[setup.dataset] * setup.horizon
+    shown = get(setup.dataset).plotted_windows * setup.horizon
     trained = {c.name for c in contenders if c.family != "baseline"}
     plotted = {name: forecasts[0][:shown] for name, forecasts in result.forecasts.items()
                if name in trained}

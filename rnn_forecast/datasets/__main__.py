@@ -13,7 +13,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from . import ForecastData, load_etth1, load_stocks, load_traffic, load_weather, ltsf_split
+from rnn_forecast import datasets
+from rnn_forecast.dataset_registry import DATASETS
+
+from . import ForecastData, load_traffic, load_weather, ltsf_split
 
 
 def _summary(label: str, data: ForecastData, seconds: float) -> str:
@@ -35,15 +38,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m rnn_forecast.datasets", description=__doc__)
     parser.add_argument("--data-dir", default=None, help="folder holding the raw files")
     args = parser.parse_args(argv)
-    loaders = {
-        "traffic": lambda: load_traffic(args.data_dir),
-        "traffic_all": lambda: load_traffic(args.data_dir, segment="all"),
-        "traffic_strict": lambda: load_traffic(args.data_dir, seasonal_fill_limit=3),
-        "weather": lambda: load_weather(args.data_dir),
-        "weather_raw": lambda: load_weather(args.data_dir, raw_order=True),
-        "stocks": lambda: load_stocks(data_dir=args.data_dir),
-        "etth1": lambda: load_etth1(args.data_dir),
+    registered = {d.name: d.loader for d in DATASETS}
+    variants = {  # after their dataset: other options of the same loader
+        "traffic": {"traffic_all": lambda: load_traffic(args.data_dir, segment="all"),
+                    "traffic_strict": lambda: load_traffic(args.data_dir, seasonal_fill_limit=3)},
+        "weather": {"weather_raw": lambda: load_weather(args.data_dir, raw_order=True)},
     }
+    loaders = {}
+    for name, loader in registered.items():
+        load = getattr(datasets, loader)
+        loaders[name] = lambda load=load: load(data_dir=args.data_dir)
+        loaders.update(variants.get(name, {}))
     loaded = {}
     for key, loader in loaders.items():
         start = time.perf_counter()

@@ -31,12 +31,13 @@ import hashlib
 import io
 import os
 import zlib
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from rnn_forecast.dataset_registry import DATASETS, DatasetFile, Source
 
 from ._download import download
 from ._errors import ChecksumError, CorruptFileError, DatasetNotFoundError, SchemaError
@@ -55,105 +56,10 @@ DATA_ENV_VAR = "RNN_FORECAST_DATA"
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-@dataclass(frozen=True)
-class Source:
-    """One public place a dataset file can be downloaded from.
-
-    Attributes
-    ----------
-    url
-        ``https://``, ``http://`` or ``file://`` URL.
-    member
-        Name of the file inside a zip archive when ``url`` points at a zip, else ``None``.
-    """
-
-    url: str
-    member: str | None = None
-
-
-@dataclass(frozen=True)
-class DatasetFile:
-    """Registry entry: where a dataset's raw file lives and how to check it.
-
-    Attributes
-    ----------
-    folder
-        Sub-folder name in a data directory or in the cache (``"traffic"``).
-    filename
-        Name of the *uncompressed* file (``"Metro_Interstate_Traffic_Volume.csv"``);
-        ``filename + ".gz"`` is accepted too.
-    sha256
-        SHA-256 of the uncompressed file content.
-    sources
-        Download sources, tried in order.
-    homepage
-        Where a person can get the file by hand (quoted in error messages).
-    """
-
-    folder: str
-    filename: str
-    sha256: str
-    sources: tuple[Source, ...]
-    homepage: str
-
-
 # Module-level so tests (or users behind a mirror) can swap the sources, e.g.
 # ``FILES["etth1"] = dataclasses.replace(FILES["etth1"], sources=(Source(url),))``.
-FILES: dict[str, DatasetFile] = {
-    "traffic": DatasetFile(
-        folder="traffic",
-        filename="Metro_Interstate_Traffic_Volume.csv",
-        sha256="3ec6b8844c4e5e20904855c81079a30e4342da20b7010e78606a244e539f29f6",
-        sources=(
-            Source(
-                "https://archive.ics.uci.edu/static/public/492/metro+interstate+traffic+volume.zip",
-                member="Metro_Interstate_Traffic_Volume.csv.gz",
-            ),
-        ),
-        homepage="https://archive.ics.uci.edu/dataset/492/metro+interstate+traffic+volume",
-    ),
-    "weather": DatasetFile(
-        folder="weather",
-        filename="weather.csv",
-        sha256="34ee981d07313e51da2a50bb600072c8ae4a69cb4b0651f4cb93a069d7a2ba63",
-        sources=(
-            # The Autoformer/Time-Series-Library benchmark bundle. Darts' own
-            # datasets/weather.csv is a *different* file (other header and dates).
-            Source(
-                "https://huggingface.co/datasets/thuml/Time-Series-Library/"
-                "resolve/main/weather/weather.csv"
-            ),
-        ),
-        homepage="https://github.com/thuml/Autoformer (dataset link in its README)",
-    ),
-    "stocks": DatasetFile(
-        folder="stocks",
-        filename="all_stocks_5yr.csv",
-        sha256="6aea253cd19de60b568143991aaf1fa482456565c389205658d236e595e716cf",
-        sources=(
-            # A public GitHub mirror whose Git LFS object has exactly this SHA-256,
-            # pinned to a commit so the URL cannot silently change content.
-            Source(
-                "https://media.githubusercontent.com/media/Amey-Thakur/"
-                "OPTIMIZING-STOCK-TRADING-STRATEGY-WITH-REINFORCEMENT-LEARNING/"
-                "a816188952a5c0a196874a784a768e39542db904/all_stocks_5yr.csv"
-            ),
-        ),
-        homepage="https://www.kaggle.com/datasets/camnugent/sandp500",
-    ),
-    "etth1": DatasetFile(
-        folder="etth1",
-        filename="ETTh1.csv",
-        sha256="f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066",
-        sources=(
-            Source(
-                "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/ETTh1.csv"
-            ),
-            Source("https://raw.githubusercontent.com/unit8co/darts/master/datasets/ETTh1.csv"),
-        ),
-        homepage="https://github.com/zhouhaoyi/ETDataset",
-    ),
-}
+# The entries come from the one dataset registry (rnn_forecast.dataset_registry).
+FILES: dict[str, DatasetFile] = {dataset.name: dataset.file for dataset in DATASETS}
 
 
 def cache_dir() -> Path:

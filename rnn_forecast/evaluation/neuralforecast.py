@@ -1,4 +1,4 @@
-"""NeuralForecast's LSTM and GRU as benchmark peers (optional: ``pip install rnn_forecast[peers]``).
+"""NeuralForecast's LSTM and GRU as peers (optional: ``pip install rnn_forecast[peers]``).
 
 Same budget as the Darts models: lookback (``input_size`` and
 ``inference_input_size``), horizon, hidden size and layers of the encoder, learning
@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 from darts import TimeSeries
 
-from rnn_forecast.benchmark.costs import count_parameters
-from rnn_forecast.benchmark.models import Contender, trainer_kwargs
-from rnn_forecast.benchmark.protocol import Task
+from rnn_forecast.evaluation.contenders import Contender, trainer_kwargs
+from rnn_forecast.evaluation.costs import count_parameters
+from rnn_forecast.evaluation.task import Task
 
 
 def available() -> tuple[bool, str]:
@@ -41,6 +41,27 @@ def available() -> tuple[bool, str]:
         return False, (f"NeuralForecast peers skipped: not installed ({exc}); "
                        "install them with `pip install 'rnn_forecast[peers]'`")
     return True, f"NeuralForecast {neuralforecast.__version__} peers included"
+
+
+def peers(requested: bool = True) -> tuple[list[Contender], str]:
+    """NeuralForecast's LSTM and GRU when requested and installed, and a line saying so.
+
+    Parameters
+    ----------
+    requested
+        ``False`` leaves them out (``--no-neuralforecast``).
+
+    Returns
+    -------
+    (list of Contender, str)
+        The contenders (empty when left out) and the line for the report.
+    """
+    if not requested:
+        return [], "NeuralForecast not requested (--no-neuralforecast)"
+    ok, status = available()
+    if not ok:
+        return [], status
+    return [NeuralForecastContender(f"NeuralForecast {c.upper()}", "peer", c) for c in ("lstm", "gru")], status
 
 
 def _frame(task: Task, stop: pd.Timestamp | None = None, only: int | None = None) -> pd.DataFrame:
@@ -69,7 +90,7 @@ def _exog(task: Task, kind: str) -> list[str] | None:
 
 @dataclass
 class NeuralForecastContender(Contender):
-    """NeuralForecast ``LSTM``/``GRU`` with the benchmark's shared budget."""
+    """NeuralForecast ``LSTM``/``GRU`` with the shared budget of the task's setup."""
 
     def fit(self, task: Task, seed: int, device: str) -> None:
         from neuralforecast import NeuralForecast

@@ -1,4 +1,9 @@
-"""What a model costs: wall time, throughput, parameters, peak memory, latency.
+"""What a model costs: wall time, throughput, parameters, peak memory, latency; and
+the machine it ran on.
+
+This is the one place memory is measured: :func:`measure` (the peak of a block, used
+by :func:`~rnn_forecast.evaluation.evaluate.evaluate` and the scripts under
+``benchmarks/``) and :func:`rss_mib` (the resident set now, for ``benchmarks/soak.py``).
 
 Peak memory is the high-water mark of the process's resident set (RSS) above the RSS
 at the start of the measured block. Python's ``tracemalloc`` is not used because it
@@ -16,6 +21,8 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
+import platform
 import statistics
 import time
 from collections.abc import Callable
@@ -109,6 +116,12 @@ def measure(device: str = "cpu"):
         result.peak_mb = max(0, _status_kib("VmHWM") - start_kib) / 1024
 
 
+def rss_mib() -> float:
+    """The process's resident set size now, in MiB (Linux ``VmRSS``; NaN elsewhere)."""
+    kib = _status_kib("VmRSS")
+    return float("nan") if kib is None else kib / 1024
+
+
 def count_parameters(module: torch.nn.Module | None) -> int:
     """Number of trainable parameters of a torch module (0 for ``None``)."""
     if module is None:
@@ -125,3 +138,68 @@ def median_latency_ms(call: Callable[[], object], repeats: int = 3) -> float:
         call()
         times.append(time.perf_counter() - began)
     return 1000 * statistics.median(times)
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_summary() -> str:
+    """One line for a results file: CPU, cores, torch (threads), Darts, rnn_forecast."""
+    import darts
+
+    import rnn_forecast
+
+    return (f"{cpu_name()}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), darts {darts.__version__}, "
+            f"rnn_forecast {rnn_forecast.__version__}")
+
+
+def environment(threads: int, device: str) -> dict:
+    """Hardware and library versions, for a results record.
+
+    Parameters
+    ----------
+    threads
+        The torch intra-op threads of the run.
+    device
+        ``"cpu"`` or ``"gpu"``.
+
+    Returns
+    -------
+    dict
+        ``cpu``, ``cpu_cores``, ``torch_threads``, ``device``, ``gpu``, ``python``,
+        ``torch``, ``darts``, ``pytorch_lightning``, ``pandas``, ``platform`` and
+        ``neuralforecast`` (``None`` when not installed).
+    """
+    import darts
+    import pandas as pd
+    import pytorch_lightning
+
+    env = {
+        "cpu": cpu_name(),
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": threads,
+        "device": device,
+        "gpu": torch.cuda.get_device_name(0) if device == "gpu" and torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "darts": darts.__version__,
+        "pytorch_lightning": pytorch_lightning.__version__,
+        "pandas": pd.__version__,
+        "platform": platform.platform(),
+    }
+    try:
+        import neuralforecast
+
+        env["neuralforecast"] = neuralforecast.__version__
+    except ImportError:
+        env["neuralforecast"] = None
+    return env

@@ -13,9 +13,6 @@ import pandas as pd
 from darts import TimeSeries
 from darts.metrics import ae, mae, mase, mse, smape
 
-ACCURACY = ("mse", "mae", "mase", "smape")
-DIRECTION = ("ret_mse", "ret_mae", "dir_acc", "always_up_acc", "n_moves")
-
 
 def _positional(actual: list[TimeSeries], forecast: list[TimeSeries]):
     """The same series on integer (position) indexes, the forecasts at their positions in ``actual``.

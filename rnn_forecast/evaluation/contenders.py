@@ -1,4 +1,4 @@
-"""The model zoo: our forecasters, Darts peers and baselines under one budget.
+"""The contenders: our forecasters, Darts peers and baselines under one budget.
 
 Every trained model gets the same lookback, horizon, training windows, epochs, batch
 size, learning rate (Adam), loss (L1, the mean absolute error that MASE scores; also
@@ -25,11 +25,14 @@ Naive / SeasonalNaive /  none          Darts ``NaiveSeasonal(K)`` (K=1: repeat t
 Drift                                  value) and ``NaiveDrift``, refitted at every origin
 =======================  ============  ===================================================
 
-NeuralForecast's LSTM and GRU join when installed (:mod:`.neuralforecast_peers`).
+NeuralForecast's LSTM and GRU join through ``zoo(..., extra=...)`` when installed
+(:mod:`rnn_forecast.evaluation.neuralforecast`, which imports this module, not the
+other way round).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
@@ -43,8 +46,8 @@ from darts.models import (
 )
 
 from rnn_forecast import GRUForecaster, LSTMForecaster
-from rnn_forecast.benchmark.costs import count_parameters
-from rnn_forecast.benchmark.protocol import Setup, Task, concat_windows
+from rnn_forecast.evaluation.costs import count_parameters
+from rnn_forecast.evaluation.task import Setup, Task, concat_windows
 
 
 def trainer_kwargs(device: str) -> dict:
@@ -61,7 +64,7 @@ def trainer_kwargs(device: str) -> dict:
 
 @dataclass
 class Contender:
-    """A model in the benchmark: how to fit it, backtest it and time one forecast.
+    """A model under evaluation: how to fit it, backtest it and time one forecast.
 
     Attributes
     ----------
@@ -213,22 +216,21 @@ def baselines(setup: Setup) -> list[Contender]:
     return out
 
 
-def zoo(setup: Setup, neuralforecast: bool = True) -> tuple[list[Contender], str]:
-    """Every contender for one dataset, and a line saying whether NeuralForecast runs.
+def zoo(setup: Setup, extra: Sequence[Contender] = ()) -> list[Contender]:
+    """Every contender for one dataset: ours, the Darts peers, ``extra``, the baselines.
 
     Parameters
     ----------
     setup
         The dataset's protocol and budget.
-    neuralforecast
-        Include NeuralForecast's LSTM/GRU if the package is installed.
+    extra
+        Further peers, listed after the Darts ones (e.g.
+        :func:`rnn_forecast.evaluation.neuralforecast.peers`).
 
     Returns
     -------
-    (list of Contender, str)
+    list of Contender
     """
-    from rnn_forecast.benchmark import neuralforecast_peers
-
     models: list[Contender] = [
         DartsTorchContender("LSTMForecaster", "ours", "lstm", build=_ours(LSTMForecaster), past=True, future=True),
         DartsTorchContender("GRUForecaster", "ours", "gru", build=_ours(GRUForecaster), past=True, future=True),
@@ -239,10 +241,4 @@ def zoo(setup: Setup, neuralforecast: bool = True) -> tuple[list[Contender], str
         models.append(DartsTorchContender(f"Darts RNNModel-{cell.upper()}", "peer", cell,
                                           build=_rnn(cell), future=True))
     models.append(DartsTorchContender("Darts DLinearModel", "peer", build=_dlinear, past=True, future=True))
-    status = "NeuralForecast not requested (--no-neuralforecast)"
-    if neuralforecast:
-        ok, status = neuralforecast_peers.available()
-        if ok:
-            models += [neuralforecast_peers.NeuralForecastContender(f"NeuralForecast {c.upper()}", "peer", c)
-                       for c in ("lstm", "gru")]
-    return models + baselines(setup), status
+    return models + list(extra) + baselines(setup)

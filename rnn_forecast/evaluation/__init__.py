@@ -1,0 +1,46 @@
+"""Evaluating forecasters under one protocol: the library part of "LSTM or GRU?".
+
+=====================  =============================================================
+:mod:`.task`           ``Setup`` (protocol and budget) and ``Task`` (data split and
+                       scaled under it): ``custom_task`` for a user's own series
+:mod:`.metrics`        MSE, MAE, MASE, sMAPE (Darts) and directional accuracy
+:mod:`.costs`          train time, parameters, peak memory, latency; the machine
+:mod:`.verdict`        the noise test (Welch) and the LSTM-or-GRU recommendation
+:mod:`.contenders`     ours, Darts peers and baselines under one budget (``zoo``)
+:mod:`.neuralforecast` NeuralForecast's LSTM/GRU (optional extra ``[peers]``)
+:mod:`.evaluate`       fit, time and score every contender over the seeds
+=====================  =============================================================
+
+:func:`rnn_forecast.compare_cells` is built from these alone; the benchmark suite
+(:mod:`rnn_forecast.benchmark`) adds the datasets, the budgets and the report. Names
+are imported on first use.
+"""
+
+_LAZY = {
+    "Setup": "rnn_forecast.evaluation.task",
+    "Task": "rnn_forecast.evaluation.task",
+    "custom_task": "rnn_forecast.evaluation.task",
+    "Contender": "rnn_forecast.evaluation.contenders",
+    "zoo": "rnn_forecast.evaluation.contenders",
+    "baselines": "rnn_forecast.evaluation.contenders",
+    "Evaluation": "rnn_forecast.evaluation.evaluate",
+    "evaluate": "rnn_forecast.evaluation.evaluate",
+    "Difference": "rnn_forecast.evaluation.verdict",
+    "Recommendation": "rnn_forecast.evaluation.verdict",
+    "recommend": "rnn_forecast.evaluation.verdict",
+    "welch": "rnn_forecast.evaluation.verdict",
+    "measure": "rnn_forecast.evaluation.costs",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'rnn_forecast.evaluation' has no attribute {name!r}")
+
+
+__all__ = sorted(_LAZY)
