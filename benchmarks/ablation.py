@@ -27,9 +27,7 @@ import logging
 
 import pandas as pd
 import torch
-
-from accuracy import (RESULTS, _device, add_training_arguments, fit_and_score, load,
-                      merge_into_csv, our_model)
+from accuracy import RESULTS, _device, add_training_arguments, fit_and_score, load, merge_into_csv, our_model
 
 KEY = ["dataset", "horizon", "lookback", "cell", "variant", "seed"]
 

@@ -75,7 +75,7 @@ def timed(fn, repeats: int = 1):
 
 def training(train, windows: int, repeats: int) -> list[dict]:
     rows, factories = [], {**models("lstm", 0), **models("gru", 0)}
-    for name, make in factories.items():  # warm-up: imports, kernel compilation caches
+    for make in factories.values():  # warm-up: imports, kernel compilation caches
         make().fit(train, max_samples_per_ts=2 * BATCH)
     runs = {name: [] for name in factories}
     memory = {}
@@ -141,12 +141,12 @@ def ratios(rows: list[dict]) -> list[str]:
     lines = []
     for cell in ("LSTM", "GRU"):
         darts_name, ours = f"darts BlockRNN {cell}", f"ours {cell}"
-        lines.append(f"training {cell}: ours / Darts = "
-                     f"{value['train windows/s', ours] / value['train windows/s', darts_name]:.2f}x "
-                     f"(torch.nn backend: {value['train windows/s', ours + ' (torch.nn)'] / value['train windows/s', darts_name]:.2f}x)")
-        lines.append(f"predict {cell}: Darts / ours = "
-                     f"{value['predict ms (1 series, n=96)', darts_name] / value['predict ms (1 series, n=96)', ours]:.1f}x "
-                     f"(ours {value['predict ms (1 series, n=96)', ours]:.2f} ms)")
+        train = {name: value["train windows/s", name] for name in (ours, ours + " (torch.nn)", darts_name)}
+        predict = {name: value["predict ms (1 series, n=96)", name] for name in (ours, darts_name)}
+        lines.append(f"training {cell}: ours / Darts = {train[ours] / train[darts_name]:.2f}x "
+                     f"(torch.nn backend: {train[ours + ' (torch.nn)'] / train[darts_name]:.2f}x)")
+        lines.append(f"predict {cell}: Darts / ours = {predict[darts_name] / predict[ours]:.1f}x "
+                     f"(ours {predict[ours]:.2f} ms)")
         for lpo in (True, False):
             key = f"historical_forecasts s (last_points_only={lpo})"
             if (key, ours) in value:

@@ -35,11 +35,11 @@ import torch
 warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel, DLinearModel  # noqa: E402
+from speed import _markdown  # noqa: E402
 
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_etth1, load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
-from speed import _markdown  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
     logging.getLogger(name).setLevel(logging.ERROR)
@@ -87,7 +87,8 @@ class Snapshots(pl.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         elapsed = self._elapsed()
         if elapsed - self._last >= self.every:
-            self._take(trainer, pl_module, elapsed, trainer.current_epoch + (batch_idx + 1) / trainer.num_training_batches)
+            epoch = trainer.current_epoch + (batch_idx + 1) / trainer.num_training_batches
+            self._take(trainer, pl_module, elapsed, epoch)
         if elapsed >= self.budget:
             trainer.should_stop = True
 

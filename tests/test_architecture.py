@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 import torch
 from darts.utils.data.torch_datasets.utils import PLModuleInput
-from darts.utils.likelihood_models.torch import GaussianLikelihood, PoissonLikelihood
+from darts.utils.likelihood_models.torch import GaussianLikelihood, PoissonLikelihood, QuantileRegression
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from darts.utils.likelihood_models.torch import QuantileRegression
 
 from rnn_forecast import POINTWISE, RecurrentForecastModule, RNNForecaster
 from rnn_forecast.cells import cell_names

@@ -8,8 +8,8 @@ from darts.dataprocessing.transformers import Scaler
 from sklearn.base import clone
 
 from rnn_forecast import AutoRNNForecaster, RNNForecaster
-from rnn_forecast.persistence import ModelFileError
 from rnn_forecast.datasets import load_etth1
+from rnn_forecast.persistence import ModelFileError
 from rnn_forecast.testing import (
     QUIET_TRAINER,
     check_clear_errors,

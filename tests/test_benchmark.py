@@ -108,7 +108,8 @@ def test_report_sections_plots_and_verdicts(results, tmp_path, repository_run):
     assert all(0 < p.stat().st_size < 200_000 for p in pngs)
     new_readme = readme.read_text()
     # a traffic row in the summary table (DataFrame.to_markdown pads cells to the column width)
-    assert "old" not in new_readme and re.search(r"^\| traffic +\|", new_readme, re.M) and new_readme.endswith("outro\n")
+    assert "old" not in new_readme and new_readme.endswith("outro\n")
+    assert re.search(r"^\| traffic +\|", new_readme, re.M)
 
 
 def test_report_only_command_rebuilds_from_files(results, tmp_path):
@@ -135,7 +136,8 @@ def test_the_command_writes_only_under_out(results, tmp_path, monkeypatch):
     after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
     changed = {p for p in after if p not in before or after[p] != before[p]}
     assert changed and all(p.is_relative_to(out) for p in changed), sorted(map(str, changed))
-    assert {p.relative_to(out).as_posix() for p in changed if p.is_file()} >= {"REPORT.md", "plots/traffic_forecast.png"}
+    written = {p.relative_to(out).as_posix() for p in changed if p.is_file()}
+    assert written >= {"REPORT.md", "plots/traffic_forecast.png"}
     assert readme.read_text().count("mine") == 1 and sorted(p.name for p in cwd.iterdir()) == ["README.md", "docs"]
 
 

@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnn_forecast import datasets as ds
-from rnn_forecast.datasets import _download, _files
+from rnn_forecast.datasets import _download
 from rnn_forecast.datasets._common import run_lengths
 
 ETTH1 = ("etth1", "ETTh1.csv")

@@ -2,7 +2,8 @@
 
 Fuzzed files have random lengths, frequencies, column layouts and at most one drawn
 defect (a duplicated, empty, unparsable or missing timestamp, an empty, non-numeric or
-huge value, a text column, shuffled rows, a missing header). Some use a column as past covariates. The command must either
+huge value, a text column, shuffled rows, a missing header). Some use a column as past
+covariates. The command must either
 print a scored table (both cells and both baselines, finite errors) and return 0, or
 raise one of the documented input errors from rnn_forecast's or Darts' own checks,
 which ``main`` prints as ``rnn-forecast: error: ...`` with exit status 2.

@@ -63,7 +63,8 @@ def comparisons(draw):
     series = [make(i, length) for i in range(n_series)]
     kwargs = {"forecast_horizon": horizon, "input_chunk_length": lookback,
               "test_size": draw(st.sampled_from([0.2, 0.3, 24])), "seeds": (0, 1),
-              "season": draw(st.sampled_from([None, 1, 7])), "metric": draw(st.sampled_from(["mase", "mae", "mse", "smape"])),
+              "season": draw(st.sampled_from([None, 1, 7])),
+              "metric": draw(st.sampled_from(["mase", "mae", "mse", "smape"])),
               "budget": draw(st.sampled_from([1, {"epochs": 1}])), "scale": draw(st.booleans()),
               "include_baselines": draw(st.booleans())}
     possible = ["nan", "short", "long_horizon", "metric", "budget", "season", "one_seed", "reserved"]

@@ -97,7 +97,8 @@ FIT_ERRORS = [
     ("empty frame", {"series": S.to_dataframe().iloc[:0]}, ValueError, "`series` is empty"),
     ("empty list", {"series": []}, ValueError, "empty sequence"),
     ("not a series", {"series": S.values()}, TypeError, "must be a darts TimeSeries"),
-    ("too short", {"series": S[: ICL + OCL - 1]}, ValueError, f"has {ICL + OCL - 1} time steps .* at least {ICL + OCL}"),
+    ("too short", {"series": S[: ICL + OCL - 1]}, ValueError,
+     f"has {ICL + OCL - 1} time steps .* at least {ICL + OCL}"),
     ("val too short", {"val_series": S[:5]}, ValueError, "`val_series` has 5 time steps"),
     ("past covariates start late", {"past_covariates": PC[10:]}, ValueError,
      r"`past_covariates` spans 2021-01-01 10:00:00 .* reads past covariates from 2021-01-01 00:00:00"),
@@ -260,8 +261,9 @@ def test_finite_divergence_stops_and_keeps_the_last_good_weights():
     # beyond the data, no warning
     huge = make_series() * 1e6
     model = build(n_epochs=5, optimizer_kwargs={"lr": 1e8})
-    with pytest.raises(LossExplosionError, match=r"this step's loss is .*, against .* for the untrained model "
-                                                 r"\(limit .*keeps its initial weights.*unscaled data.*lr=1e\+08") as info:
+    message = (r"this step's loss is .*, against .* for the untrained model "
+               r"\(limit .*keeps its initial weights.*unscaled data.*lr=1e\+08")
+    with pytest.raises(LossExplosionError, match=message) as info:
         model.fit(huge)
     assert info.value.step == 1 and info.value.loss > 1e4 * info.value.reference
     assert np.abs(model.predict(OCL).values()).max() < 2 * np.abs(huge.values()).max()
@@ -553,13 +555,15 @@ def test_refused_objects_and_foreign_formats_are_told_apart_from_corruption(save
         GRUForecaster.load(evil)
     assert info.value.blocked and info.value.qualname == "posix.system" and not marker.exists()
     torch.save({"model": NotAllowed()}, evil)
-    with pytest.raises(UnsafeModelFileError, match=r"holds `test_reliability.NotAllowed`, which safe loading does "
-                                                   r"not allow.*add_safe_globals\(\[test_reliability.NotAllowed\]\)") as info:
+    message = (r"holds `test_reliability.NotAllowed`, which safe loading does "
+               r"not allow.*add_safe_globals\(\[test_reliability.NotAllowed\]\)")
+    with pytest.raises(UnsafeModelFileError, match=message) as info:
         GRUForecaster.load(evil)
     assert not info.value.blocked
     with open(evil, "wb") as fh:  # a plain pickle (e.g. joblib or pickle.dump of a model): another format
         pickle.dump({"weights": [1.0]}, fh)
-    with pytest.raises(ModelFileError, match=r"is not a model file written by rnn_forecast or Darts .* another library"):
+    with pytest.raises(ModelFileError,
+                       match=r"is not a model file written by rnn_forecast or Darts .* another library"):
         GRUForecaster.load(evil)
     truncate(path)  # a real model file, cut short: corrupted, not unsafe
     with pytest.raises(ModelFileError, match="truncated or corrupted") as info:
@@ -618,7 +622,8 @@ def test_truncated_training_checkpoint_is_named(tmp_path):
     build(**run_params(tmp_path, n_epochs=1)).fit(make_series())
     last = persistence.last_checkpoint(str(tmp_path), "run")
     truncate(last)
-    with pytest.raises(ModelFileError, match=r"Could not read the checkpoint .*last-epoch=0\.ckpt.*truncated or corrupted.*file_name="):
+    message = r"Could not read the checkpoint .*last-epoch=0\.ckpt.*truncated or corrupted.*file_name="
+    with pytest.raises(ModelFileError, match=message):
         GRUForecaster.load_from_checkpoint("run", work_dir=str(tmp_path), best=False)
 
 

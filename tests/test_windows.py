@@ -105,8 +105,11 @@ def test_inference_batches_equal_darts(lengths, icl, ocl, n_extra, stride, rolli
     series = [make_series(length=k, seed=i) for i, k in enumerate(lengths)]
     if static:
         series = [s.with_static_covariates(pd.DataFrame({"a": [1.0, 2.0 * i]})) for i, s in enumerate(series)]
-    past_cov = [make_series(length=k + n + 3, n_components=2, seed=9 + i) for i, k in enumerate(lengths)] if past else None
-    future_cov = [make_series(length=k + n + 3, n_components=1, seed=19 + i) for i, k in enumerate(lengths)] if future else None
+    past_cov = future_cov = None
+    if past:
+        past_cov = [make_series(length=k + n + 3, n_components=2, seed=9 + i) for i, k in enumerate(lengths)]
+    if future:
+        future_cov = [make_series(length=k + n + 3, n_components=1, seed=19 + i) for i, k in enumerate(lengths)]
     bounds = None
     if rolling:  # as historical_forecasts: forecast starts between icl and the series end
         bounds = np.array([[icl + data.draw(st.integers(0, 5)), k] for k in lengths])

@@ -177,7 +177,8 @@ def report(results: dict, verdicts: dict, plots: dict, source: str, commands: li
         *[f"```bash\n{c}\n```" for c in commands],
         "",
         f"Mode: **{'quick' if quick else 'full'}**. Hardware: {env['cpu']}, {env['cpu_cores']} cores, "
-        f"torch threads {env['torch_threads']}, device {env['device']}{' (' + env['gpu'] + ')' if env.get('gpu') else ''}. "
+        f"torch threads {env['torch_threads']}, device {env['device']}"
+        f"{' (' + env['gpu'] + ')' if env.get('gpu') else ''}. "
         f"Software: Python {env['python']}, torch {env['torch']}, Darts {env['darts']}, "
         f"pytorch-lightning {env['pytorch_lightning']}, pandas {env['pandas']}, "
         f"NeuralForecast {env.get('neuralforecast') or 'not installed'}. "

@@ -62,7 +62,8 @@ def dataset_plots(name: str, data: dict, out_dir: Path, verdict: dict, data_dir=
     horizon = data["meta"]["setup"]["horizon"]
     for t in frame.index[::horizon]:
         ax.axvline(t, color="grey", lw=0.3)
-    ax.set_title(f"{name}: first test windows (seed {data['meta']['setup']['seeds'][0]}; grey lines = forecast origins)")
+    seed = data["meta"]["setup"]["seeds"][0]
+    ax.set_title(f"{name}: first test windows (seed {seed}; grey lines = forecast origins)")
     ax.legend(fontsize=7, ncol=3)
     ax.tick_params(labelsize=7)
     fig.tight_layout()
