@@ -52,7 +52,7 @@ from darts.models import BlockRNNModel  # noqa: E402
 
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines  # noqa: E402
-from rnn_forecast.evaluation.evaluate import evaluate, quiet  # noqa: E402
+from rnn_forecast.evaluation.scoring import evaluate, quiet  # noqa: E402
 from rnn_forecast.evaluation.task import Setup, custom_task  # noqa: E402
 from rnn_forecast.evaluation.verdict import mean_std, versus_best_baseline  # noqa: E402
 

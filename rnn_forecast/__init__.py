@@ -4,6 +4,7 @@ Names are imported on first use (PEP 562), so that ``import rnn_forecast`` and t
 command line's ``--help`` do not pay for importing torch, Lightning and Darts.
 """
 
+from rnn_forecast._lazy import lazy_attributes
 from rnn_forecast._version import __version__
 
 _LAZY = {
@@ -19,18 +20,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value  # later lookups skip __getattr__
-        return value
-    raise AttributeError(f"module 'rnn_forecast' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 
 
 __all__ = [

@@ -18,7 +18,7 @@ from darts import TimeSeries
 
 from rnn_forecast.budget import Budget
 from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines
-from rnn_forecast.evaluation.evaluate import evaluate
+from rnn_forecast.evaluation.scoring import evaluate
 from rnn_forecast.evaluation.task import Setup, custom_task, test_steps
 from rnn_forecast.evaluation.verdict import Recommendation, recommend, versus_best_baseline
 from rnn_forecast.forecaster import RNNForecaster

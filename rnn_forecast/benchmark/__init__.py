@@ -12,34 +12,6 @@
 
 The protocol, metrics, costs, contenders and noise test are the library's
 (:mod:`rnn_forecast.evaluation`). The repository's own run, which also refreshes the
-README, is ``python benchmarks/main.py``. Names are imported on first use, so that
-``rnn-forecast --help`` stays light.
+README, is ``python benchmarks/main.py``. Import names from the modules: the package
+itself imports nothing, so that ``rnn-forecast --help`` stays light.
 """
-
-_LAZY = {
-    "DATASETS": "rnn_forecast.benchmark.setups",
-    "build_task": "rnn_forecast.benchmark.setups",
-    "setup_for": "rnn_forecast.benchmark.setups",
-    "write_report": "rnn_forecast.benchmark.report",
-    "run_dataset": "rnn_forecast.benchmark.runner",
-    # the library's evaluation names, kept here for code written against the old layout
-    "Setup": "rnn_forecast.evaluation.task",
-    "Task": "rnn_forecast.evaluation.task",
-    "Difference": "rnn_forecast.evaluation.verdict",
-    "Recommendation": "rnn_forecast.evaluation.verdict",
-    "recommend": "rnn_forecast.evaluation.verdict",
-    "welch": "rnn_forecast.evaluation.verdict",
-}
-
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rnn_forecast.benchmark' has no attribute {name!r}")
-
-
-__all__ = sorted(_LAZY)

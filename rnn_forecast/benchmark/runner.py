@@ -28,8 +28,8 @@ from rnn_forecast.benchmark.setups import build_task, setup_for
 from rnn_forecast.dataset_registry import get
 from rnn_forecast.evaluation.contenders import zoo
 from rnn_forecast.evaluation.costs import environment
-from rnn_forecast.evaluation.evaluate import evaluate, quiet
 from rnn_forecast.evaluation.neuralforecast import peers as neuralforecast_peers
+from rnn_forecast.evaluation.scoring import evaluate, quiet
 from rnn_forecast.evaluation.task import Setup
 
 

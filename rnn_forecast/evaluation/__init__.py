@@ -8,13 +8,15 @@
 :mod:`.verdict`        the noise test (Welch) and the LSTM-or-GRU recommendation
 :mod:`.contenders`     ours, Darts peers and baselines under one budget (``zoo``)
 :mod:`.neuralforecast` NeuralForecast's LSTM/GRU (optional extra ``[peers]``)
-:mod:`.evaluate`       fit, time and score every contender over the seeds
+:mod:`.scoring`        fit, time and score every contender over the seeds
 =====================  =============================================================
 
 :func:`rnn_forecast.compare_cells` is built from these alone; the benchmark suite
 (:mod:`rnn_forecast.benchmark`) adds the datasets, the budgets and the report. Names
 are imported on first use.
 """
+
+from rnn_forecast._lazy import lazy_attributes
 
 _LAZY = {
     "Setup": "rnn_forecast.evaluation.task",
@@ -23,8 +25,8 @@ _LAZY = {
     "Contender": "rnn_forecast.evaluation.contenders",
     "zoo": "rnn_forecast.evaluation.contenders",
     "baselines": "rnn_forecast.evaluation.contenders",
-    "Evaluation": "rnn_forecast.evaluation.evaluate",
-    "evaluate": "rnn_forecast.evaluation.evaluate",
+    "Evaluation": "rnn_forecast.evaluation.scoring",
+    "evaluate": "rnn_forecast.evaluation.scoring",
     "Difference": "rnn_forecast.evaluation.verdict",
     "Recommendation": "rnn_forecast.evaluation.verdict",
     "recommend": "rnn_forecast.evaluation.verdict",
@@ -33,14 +35,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'rnn_forecast.evaluation' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 
 
 __all__ = sorted(_LAZY)

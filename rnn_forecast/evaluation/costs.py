@@ -2,7 +2,7 @@
 the machine it ran on.
 
 This is the one place memory is measured: :func:`measure` (the peak of a block, used
-by :func:`~rnn_forecast.evaluation.evaluate.evaluate` and the scripts under
+by :func:`~rnn_forecast.evaluation.scoring.evaluate` and the scripts under
 ``benchmarks/``) and :func:`rss_mib` (the resident set now, for ``benchmarks/soak.py``).
 
 Peak memory is the high-water mark of the process's resident set (RSS) above the RSS

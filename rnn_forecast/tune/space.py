@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rnn_forecast.cells import cell_names
 from rnn_forecast.forecaster import RNNForecaster
@@ -26,27 +27,32 @@ class Choice:
 
 
 @dataclass(frozen=True)
-class IntRange:
-    """An integer in ``[low, high]`` (Optuna ``suggest_int``)."""
-
-    low: int
-    high: int
-    log: bool = False
-
-    def suggest(self, trial, name: str):
-        return trial.suggest_int(name, self.low, self.high, log=self.log)
-
-
-@dataclass(frozen=True)
-class FloatRange:
-    """A float in ``[low, high]`` (Optuna ``suggest_float``), log-uniform with ``log=True``."""
+class _Range:
+    """A number in ``[low, high]``, drawn by the Optuna method ``_suggest`` names."""
 
     low: float
     high: float
     log: bool = False
+    _suggest: ClassVar[str]
 
     def suggest(self, trial, name: str):
-        return trial.suggest_float(name, self.low, self.high, log=self.log)
+        return getattr(trial, self._suggest)(name, self.low, self.high, log=self.log)
+
+
+@dataclass(frozen=True)
+class IntRange(_Range):
+    """An integer in ``[low, high]`` (Optuna ``suggest_int``)."""
+
+    low: int
+    high: int
+    _suggest: ClassVar[str] = "suggest_int"
+
+
+@dataclass(frozen=True)
+class FloatRange(_Range):
+    """A float in ``[low, high]`` (Optuna ``suggest_float``), log-uniform with ``log=True``."""
+
+    _suggest: ClassVar[str] = "suggest_float"
 
 
 def searchable_parameters() -> set[str]:
