@@ -170,7 +170,7 @@ def compare_cells(
         Also score the naive, seasonal-naive and drift forecasts for context.
     scale
         Standardize with statistics of the training part (forecasts are scored in
-        original units either way).
+        original units either way); covariate columns of only 0s and 1s stay 0/1.
     device
         ``"cpu"`` or ``"gpu"``.
     model_kwargs

@@ -229,3 +229,27 @@ def test_peak_memory_sees_torch_allocations():
     assert m.seconds > 0
     if not math.isnan(m.peak_mb):  # Linux: measured; elsewhere reported as missing
         assert m.peak_mb >= 60
+
+
+def test_indicator_covariates_stay_zero_one_and_the_rest_is_standardized():
+    from rnn_forecast.evaluation.task import Setup, covariate_scaler, custom_task
+
+    rng = np.random.default_rng(0)
+    n = 400
+    index = pd.date_range("2024-01-01", periods=n, freq="h")
+    rare = (rng.random(n) < 0.01).astype(np.float32)  # standardized, its ones would be ~10 sigma
+    covariates = TimeSeries.from_times_and_values(
+        index, np.c_[rare, 20 + 5 * rng.standard_normal(n)].astype(np.float32), columns=["holiday", "temp"])
+    scaled = covariate_scaler(covariates[:300]).transform(covariates)
+    assert scaled.components.tolist() == ["holiday", "temp"]
+    np.testing.assert_array_equal(scaled["holiday"].values(), covariates["holiday"].values())
+    train_temp = scaled["temp"][:300].values()
+    assert abs(train_temp.mean()) < 1e-4 and abs(train_temp.std() - 1) < 1e-3
+    assert covariate_scaler(covariates["holiday"]) is None  # nothing to scale
+
+    target = TimeSeries.from_times_and_values(index, rng.standard_normal(n).astype(np.float32) * 100)
+    setup = Setup("custom", "test", lookback=24, horizon=12, season=24, naive_seasons=(1,))
+    task = custom_task(target, setup, past_covariates=covariates, future_covariates=covariates, test_size=0.2)
+    for kind in (task.past_covariates, task.future_covariates):
+        np.testing.assert_array_equal(kind[0]["holiday"].values(), covariates["holiday"].values())
+        assert abs(kind[0]["temp"].values()[:300].mean()) < 0.2

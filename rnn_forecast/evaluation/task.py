@@ -9,6 +9,8 @@ the first test step and the map back to original units. The rules:
   number of ``horizon``-step forecast windows; models train on the rows before it.
 * **Scaling.** A Darts ``Scaler`` (scikit-learn ``StandardScaler``) per series, fitted
   on the training rows only; forecasts are mapped back and scored in original units.
+  Covariate columns that only hold 0 and 1 in the training rows (holidays, one-hot
+  categories) stay 0/1 (:func:`covariate_scaler`).
 * **Rolling origin.** Forecasts of ``horizon`` steps start at the first test step and
   every ``horizon`` steps after it (non-overlapping windows covering the test period).
 
@@ -144,6 +146,31 @@ def first_train_row(setup: Setup, test_begin: int) -> int:
     return max(0, test_begin - (setup.max_train_windows + setup.lookback + setup.horizon - 1))
 
 
+def covariate_scaler(train: TimeSeries) -> Scaler | None:
+    """A ``Scaler`` fitted on ``train`` that standardizes every column but the 0/1 indicators.
+
+    Standardizing an indicator that is rarely 1 (a holiday, a weather category seen in a
+    few hundred of 40,000 hours) turns its ones into spikes of 30 to 150 standard
+    deviations, which every trained model then has to learn to ignore; an indicator is
+    already on a unit scale. ``None`` when every column is an indicator.
+
+    Parameters
+    ----------
+    train
+        The covariates' training rows, ``(time, components)``.
+    """
+    values = train.values(copy=False)
+    indicator = ((values == 0) | (values == 1)).all(axis=0)
+    if indicator.all():
+        return None
+    columns = [str(c) for c, flag in zip(train.components, indicator) if not flag]
+    return Scaler(StandardScaler(), columns=columns).fit(train)
+
+
+def _scaled(scaler: Scaler | None, series: TimeSeries) -> TimeSeries:
+    return series if scaler is None else scaler.transform(series)
+
+
 def single_series_task(setup: Setup, target: TimeSeries, past: TimeSeries | None, future: TimeSeries | None,
                        test_begin: int, test_end: int, rule: str) -> Task:
     """One series (with optional covariates) split at row positions, scaled on its training rows.
@@ -170,8 +197,7 @@ def single_series_task(setup: Setup, target: TimeSeries, past: TimeSeries | None
     target_scaler = Scaler(StandardScaler()).fit(original[:test_begin])
     series = target_scaler.transform(original[first:])
     if past is not None:
-        past_scaler = Scaler(StandardScaler()).fit(past[:test_begin])
-        past = [past_scaler.transform(past[first:end])]
+        past = [_scaled(covariate_scaler(past[:test_begin]), past[first:end])]
     if future is not None:
         future = [future[first:end]]
     test_start = original.time_index[test_begin]
@@ -179,7 +205,8 @@ def single_series_task(setup: Setup, target: TimeSeries, past: TimeSeries | None
         f"split: {rule}; test {original.time_index[test_begin]} .. {original.end_time()} "
         f"({end - test_begin} steps = {windows} windows of {setup.horizon}); "
         f"training rows {first} .. {test_begin - 1} ({test_begin - first} steps)",
-        "scaling: StandardScaler per series/covariate, fitted on the rows before the test period",
+        "scaling: StandardScaler per series/past covariate, fitted on the rows before the test period "
+        "(0/1 indicator columns stay 0/1)",
     ]
 
     def to_original(forecasts: list[TimeSeries]) -> list[TimeSeries]:
@@ -211,7 +238,8 @@ def custom_task(
         The test period: a fraction of the (first) series in ``(0, 1)``, or a number of steps.
     scale
         Standardize series and covariates with scalers fitted on the training part
-        (forecasts are scored after mapping back).
+        (forecasts are scored after mapping back); covariate columns of only 0s and 1s
+        stay as they are (:func:`covariate_scaler`).
 
     Returns
     -------
@@ -260,10 +288,9 @@ def custom_task(
 
     scalers = fitted(original)
     model_series = original if identity else [sc.transform(x) for sc, x in zip(scalers, original)]
-    if past is not None and not identity:
-        past = [sc.transform(x) for sc, x in zip(fitted(past), past)]
-    if future is not None and not identity:
-        future = [sc.transform(x) for sc, x in zip(fitted(future), future)]
+    if not identity:  # covariates: indicator columns stay 0/1
+        past = past and [_scaled(covariate_scaler(x.drop_after(test_start)), x) for x in past]
+        future = future and [_scaled(covariate_scaler(x.drop_after(test_start)), x) for x in future]
 
     def to_original(forecasts: list[TimeSeries]) -> list[TimeSeries]:
         return forecasts if identity else [sc.inverse_transform(f) for sc, f in zip(scalers, forecasts)]
