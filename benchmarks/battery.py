@@ -24,9 +24,10 @@ Commands (2 CPU cores; ``--cases`` picks a subset, ``--seeds`` the seeds)::
 
 Writes ``benchmarks/results/battery.csv`` (one row per case, model and seed; a rerun of
 some cases replaces their rows) and ``benchmarks/results/battery.md``. With
-``--normalization level`` (or ``none``) our forecasters get that normalization instead
-of the default, and the results go to ``battery_level.csv``/``.md``: the raw-data side of
-the normalization comparison in docs/defaults.md::
+``--normalization level`` (or ``mean_scale``, ``none``) our forecasters get that
+normalization instead of the default, and the results go to ``battery_level.csv``/``.md``
+(``battery_mean_scale``...): the raw-data side of the normalization comparison in
+docs/defaults.md::
 
     python benchmarks/battery.py --normalization level --no-block-rnn \
         --cases elnino-monthly sunspots-yearly-short gdp-quarterly-short
@@ -315,8 +316,8 @@ def main(argv=None) -> None:
     parser.add_argument("--cases", nargs="+", choices=list(CASES_BY_NAME), default=list(CASES_BY_NAME))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--no-block-rnn", action="store_true", help="leave Darts' BlockRNNModel out")
-    parser.add_argument("--normalization", choices=["level_scale", "level", "none"], default="level_scale",
-                        help="our forecasters' normalization (default: theirs, level_scale)")
+    parser.add_argument("--normalization", choices=["level_scale", "mean_scale", "level", "none"],
+                        default="level_scale", help="our forecasters' normalization (default: theirs, level_scale)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)

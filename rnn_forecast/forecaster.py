@@ -116,8 +116,11 @@ class RNNForecaster(MixedCovariatesTorchModel):
     normalization
         ``"level_scale"`` (default): subtract each input window's last value and divide
         by its standard deviation (per component), and map the forecast back, so the
-        network sees the same scale whatever the data's units; ``"level"``: subtract the
-        last value only (SegRNN's normalization); ``None``: no normalization.
+        network sees the same scale whatever the data's units; ``"mean_scale"``: the same
+        with the window's mean as the level (better on strongly seasonal raw series such
+        as hourly traffic, where the last value is a noisy level: docs/defaults.md);
+        ``"level"``: subtract the last value only (SegRNN's normalization); ``None``: no
+        normalization.
         ``use_reversible_instance_norm=True`` (with ``normalization=None``) gives Darts'
         RevIN (Kim et al. 2022) instead. With a likelihood, its location parameters are
         mapped back (and its spread parameters scaled): Gaussian, Laplace, Cauchy and

@@ -33,9 +33,10 @@ Design options (the defaults are the measured-best design, docs/defaults.md;
   (PatchTST, Nie et al. 2023), on by default;
 * ``normalization``: ``"level_scale"`` (default) subtracts each window's last target
   value and divides by the window's standard deviation, and maps the forecasts back,
-  so raw, unscaled series work as they are; ``"level"`` only subtracts the last value
-  (SegRNN's normalization); Darts' ``use_reversible_instance_norm`` gives RevIN
-  (Kim et al. 2022).
+  so raw, unscaled series work as they are; ``"mean_scale"`` subtracts the window's
+  mean instead (RevIN's statistics without its learned affine map); ``"level"`` only
+  subtracts the last value (SegRNN's normalization); Darts'
+  ``use_reversible_instance_norm`` gives RevIN (Kim et al. 2022).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ from rnn_forecast.layers import ParallelSegmentDecoder, SegmentEmbedding, build_
 #: :data:`rnn_forecast.cells.CELLS`, kept under its old name).
 CELLS = TORCH_CLASSES
 DECODERS = ("mlp", "parallel")
-NORMALIZATIONS = ("level_scale", "level", None)
+NORMALIZATIONS = ("level_scale", "mean_scale", "level", None)
 #: The plain point-wise architecture (one recurrent step per time step, a direct MLP
 #: head, components modelled jointly, no window normalization): the design of Darts'
 #: ``BlockRNNModel``, for comparisons. ``LSTMForecaster(..., **POINTWISE)``.
@@ -433,16 +434,17 @@ def window_statistics(target: torch.Tensor, normalization: str) -> tuple[torch.T
     target
         ``(B, L, C)`` past target values.
     normalization
-        ``"level"`` or ``"level_scale"``.
+        ``"level"``, ``"level_scale"`` or ``"mean_scale"``.
 
     Returns
     -------
     (torch.Tensor, torch.Tensor or None)
-        The last value ``(B, 1, C)``, and for ``"level_scale"`` the standard deviation
-        over the window ``(B, 1, C)``, floored at ``1e-5 * (1 + |last|)`` so that a
-        constant window divides by a small positive number rather than zero.
+        The level ``(B, 1, C)``: the last value, or for ``"mean_scale"`` the window's
+        mean. For ``"level_scale"``/``"mean_scale"`` also the standard deviation over the
+        window ``(B, 1, C)``, floored at ``1e-5 * (1 + |level|)`` so that a constant window
+        divides by a small positive number rather than zero.
     """
-    level = target[:, -1:, :]
+    level = target.mean(dim=1, keepdim=True) if normalization == "mean_scale" else target[:, -1:, :]
     if normalization == "level":
         return level, None
     std = target.std(dim=1, keepdim=True, unbiased=False)

@@ -98,12 +98,13 @@ def test_level_normalization_makes_forecasts_shift_with_the_level(shift, decoder
     torch.testing.assert_close(net(moved).prediction, net(x).prediction + shift, atol=1e-3, rtol=1e-5)
 
 
+@pytest.mark.parametrize("normalization", ["level_scale", "mean_scale"])
 @settings(max_examples=25, deadline=None)
 @given(shift=st.floats(-1e4, 1e4), log_scale=st.floats(-6, 6), decoder=st.sampled_from(["mlp", "parallel"]),
        ci=st.booleans(), seed=st.integers(0, 1000))
-def test_level_scale_normalization_makes_forecasts_follow_units(shift, log_scale, decoder, ci, seed):
+def test_level_scale_normalization_makes_forecasts_follow_units(normalization, shift, log_scale, decoder, ci, seed):
     """f(a x + b) = a f(x) + b: the same forecast in degC or in mK, in units or in millions."""
-    net = module(decoder=decoder, channel_independence=ci, normalization="level_scale",
+    net = module(decoder=decoder, channel_independence=ci, normalization=normalization,
                  past_covariates=0, future_dim=0, static=None)
     x = inputs(past_covariates=0, future_dim=0, static=None, seed=seed)
     a = float(np.exp(log_scale))
@@ -143,8 +144,21 @@ def test_level_scale_maps_every_quantile():
                                rtol=1e-4, atol=1e-4)
 
 
-def test_a_constant_window_gives_finite_forecasts_at_its_level():
-    net = module(normalization="level_scale", past_covariates=0, future_dim=0, static=None)
+def test_mean_scale_takes_the_window_mean_as_its_level():
+    from rnn_forecast.module import window_statistics
+
+    x = torch.tensor([[[1.0], [2.0], [6.0]]])  # (B=1, L=3, C=1)
+    level, scale = window_statistics(x, "mean_scale")
+    torch.testing.assert_close(level, torch.tensor([[[3.0]]]))
+    torch.testing.assert_close(scale, x.std(dim=1, keepdim=True, unbiased=False))
+    assert window_statistics(x, "level_scale")[0].item() == 6.0  # the default: the last value
+    model = RNNForecaster(input_chunk_length=L, output_chunk_length=T, normalization="mean_scale")
+    assert model.get_params()["normalization"] == "mean_scale"
+
+
+@pytest.mark.parametrize("normalization", ["level_scale", "mean_scale"])
+def test_a_constant_window_gives_finite_forecasts_at_its_level(normalization):
+    net = module(normalization=normalization, past_covariates=0, future_dim=0, static=None)
     x = inputs(past_covariates=0, future_dim=0, static=None)
     flat = x.replace(past_target=torch.full_like(x.past_target, 1234.5))
     out = net(flat).prediction
