@@ -19,9 +19,8 @@ import numpy as np
 
 from rnn_forecast.dataset_registry import DATASETS, get
 
-# dataset: (target column, seasonal period in steps), for the registered datasets
-# `forecast` offers (rnn_forecast.dataset_registry)
-DATASET_DEFAULTS = {d.name: (d.forecast_target, d.forecast_season) for d in DATASETS if d.forecast_target}
+# the registered datasets `forecast` offers: those with a target column to forecast
+FORECAST_DATASETS = sorted(d.name for d in DATASETS if d.forecast_target)
 
 
 def _load(args: argparse.Namespace):
@@ -38,8 +37,8 @@ def _load(args: argparse.Namespace):
     if args.covariates:
         raise ValueError("--covariates names columns of --csv; the bundled datasets have none to pick.")
     entry, data_dir = get(args.dataset), args.data_dir
-    column, season = DATASET_DEFAULTS[entry.name]
-    season = season if args.season is None else args.season
+    column = entry.forecast_target
+    season = entry.forecast_season if args.season is None else args.season
     load = getattr(datasets, entry.loader)
     data = load(data_dir, columns=[column]) if entry.selects_columns else load(data_dir)
     return data.target, None, season, data.notes
@@ -167,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     fc = commands.add_parser("forecast", help="train LSTM/GRU on a dataset or your CSV, backtest, forecast",
                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     data = fc.add_argument_group("data")
-    data.add_argument("--dataset", choices=sorted(DATASET_DEFAULTS), default="weather",
+    data.add_argument("--dataset", choices=FORECAST_DATASETS, default="weather",
                       help="bundled dataset (default: weather); ignored with --csv")
     data.add_argument("--data-dir", default=None,
                       help="folder of the bundled datasets (default: $RNN_FORECAST_DATA, else download)")

@@ -211,10 +211,7 @@ def compare_cells(
     if season is None:
         season = detect_season(series, test_size)
     else:
-        try:
-            season = check_positive_int(season, "season")
-        except ValueError:
-            raise ValueError(f"`season` must be a positive integer or None (detect it), got {season!r}.") from None
+        season = check_positive_int(season, "season", alternatives=" or None (detect it)")
     lookback = input_chunk_length or max(2 * forecast_horizon, season)
     setup = Setup("custom", "user series", lookback=lookback, horizon=forecast_horizon, season=season,
                   naive_seasons=(1, season) if season > 1 else (1,), epochs=budget.n_epochs, seeds=seeds)

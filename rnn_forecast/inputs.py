@@ -247,12 +247,12 @@ def check_length(
 def check_positive_int(value, name: str, meaning: str = "", alternatives: str = "") -> int:
     """Return ``value`` as an ``int`` if it is a positive integer, else raise ``ValueError``.
 
-    ``meaning`` is put in parentheses after the name; ``alternatives`` names the other
-    values the caller accepts (e.g. ``"'auto' or None"``), for the message only.
+    ``meaning`` is put in parentheses after the name; ``alternatives`` follows "a
+    positive integer" in the message verbatim, naming the other values the caller
+    accepts (e.g. ``", 'auto' or None"``).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         meaning = f" ({meaning})" if meaning else ""
-        alternatives = f", {alternatives}" if alternatives else ""
         raise ValueError(f"`{name}`{meaning} must be a positive integer{alternatives}, got {value!r}.")
     return int(value)
 

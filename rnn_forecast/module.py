@@ -400,7 +400,7 @@ def check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk
             raise ValueError(f"`{name}` must be one of {allowed}, got {value!r}.")
     if segment_length is None or segment_length == "auto":
         return
-    check_positive_int(segment_length, "segment_length", alternatives="'auto' or None")
+    check_positive_int(segment_length, "segment_length", alternatives=", 'auto' or None")
     if segment_length > input_chunk_length:
         raise ValueError(
             f"`segment_length` ({segment_length}) must not exceed `input_chunk_length` "
