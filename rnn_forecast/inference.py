@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pytorch_lightning as pl
 import torch
+import torch.nn as nn
 
 from rnn_forecast.windows import BatchedInferenceDataset, collate_batch
 
@@ -50,6 +51,34 @@ def can_skip_trainer(model, trainer, num_samples, mc_dropout, likelihood_paramet
     )
 
 
+# torch.nn layers whose forward depends on ``training``
+_MODE_DEPENDENT = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase)
+
+
+def _mode_dependent(module: nn.Module) -> bool:
+    """Whether any submodule may compute differently in training mode (cached per module).
+
+    ``torch.nn`` layers other than dropout and normalization (a recurrent layer only
+    with dropout between layers) and this package's own layers don't; any other module
+    is assumed to, so user modules always get ``eval()``.
+    """
+    cached = module.__dict__.get("_rnn_forecast_mode_dependent")
+    if cached is None:
+        cached = any(_layer_mode_dependent(m) for m in module.modules())
+        module.__dict__["_rnn_forecast_mode_dependent"] = cached
+    return cached
+
+
+def _layer_mode_dependent(m: nn.Module) -> bool:
+    if isinstance(m, _MODE_DEPENDENT):
+        return True
+    if isinstance(m, nn.RNNBase):
+        return m.dropout > 0 and m.num_layers > 1
+    origin = type(m).__module__
+    return not (origin.startswith(("torch.nn.", "rnn_forecast.", "torchmetrics."))
+                or origin == "darts.models.forecasting.pl_forecasting_module")
+
+
 def predict_windows(
     module, dataset: BatchedInferenceDataset, n: int, roll_size: int, batch_size: int
 ) -> tuple[np.ndarray, list, list]:
@@ -63,7 +92,9 @@ def predict_windows(
         values_only=True)`` returns.
     """
     values, schemas, starts = [], [], []
-    was_training = module.training
+    # switching modes walks every submodule, a tenth of a one-series forecast: skipped
+    # where no layer behaves differently in training mode
+    was_training = module.training and _mode_dependent(module)
     if was_training:
         module.eval()
     try:

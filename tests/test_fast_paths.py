@@ -83,3 +83,39 @@ def test_probabilistic_and_callback_predictions_still_use_lightning():
     model = build(GRUForecaster, pl_trainer_kwargs=dict(QUIET_TRAINER, callbacks=[CountPredictBatches()]))
     model.fit(series).predict(OCL)
     assert CountPredictBatches.batches == 1
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.3])
+def test_trainer_free_predict_switches_modes_only_for_mode_dependent_layers(dropout, monkeypatch):
+    """Dropout layers get eval() for the forecast and training mode back after it; a model
+    without them is left alone (walking every submodule costs a tenth of a forecast)."""
+    import torch
+
+    series = make_series(length=90)
+    model = build(GRUForecaster, dropout=dropout).fit(series)
+    module = model.model
+    module.train()
+    switched = []
+    monkeypatch.setattr(torch.nn.Module, "eval", lambda self: switched.append(self) or self.train(False))
+    fast = model.predict(OCL, series=series)
+    assert module.training
+    assert bool(switched) == (dropout > 0)
+    monkeypatch.undo()
+    slow = model.predict(OCL, series=series, trainer=lightning_trainer())
+    np.testing.assert_array_equal(fast.values(), slow.values())
+
+
+def test_a_user_layer_is_assumed_mode_dependent():
+    import torch
+
+    from rnn_forecast.inference import _mode_dependent
+
+    class Custom(torch.nn.Module):  # may read self.training: we cannot know
+        def forward(self, x):
+            return x
+
+    module = build(GRUForecaster).fit(make_series(length=90)).model
+    assert not _mode_dependent(module)
+    fresh = build(GRUForecaster).fit(make_series(length=90)).model
+    fresh.extra = Custom()
+    assert _mode_dependent(fresh)

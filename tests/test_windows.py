@@ -121,3 +121,27 @@ def test_inference_batches_equal_darts(lengths, icl, ocl, n_extra, stride, rolli
     indices = data.draw(st.lists(st.integers(0, len(ds) - 1), min_size=1, max_size=30))
     _inference_batches_equal(collate_batch(ds.__getitems__(indices)),
                              _batch_collate_fn_predict([ds[i] for i in indices]))
+
+
+@pytest.mark.parametrize("freq", ["D", "B", "W", "MS", "QS", "h", "30min", None])
+@pytest.mark.parametrize("rolling", [False, True])
+def test_forecast_start_times_past_the_series_end_equal_darts(freq, rolling):
+    """The forecast start stamps (computed, not read from an extended index) are Darts'
+    for every common frequency and a RangeIndex, also where they lie past the end."""
+    from darts import TimeSeries
+
+    values = np.arange(30, dtype=np.float32)
+    if freq is None:
+        series = TimeSeries.from_values(values)
+    else:
+        series = TimeSeries.from_times_and_values(pd.date_range("2020-01-31", periods=30, freq=freq), values)
+    icl, ocl = 4, 3
+    bounds = np.array([[icl + 20, 30]]) if rolling else None  # historical forecasts up to the end
+    kwargs = dict(series=[series], n=ocl, stride=1 if rolling else 0, bounds=bounds, input_chunk_length=icl,
+                  output_chunk_length=ocl, output_chunk_shift=0, use_static_covariates=True)
+    ds = BatchedInferenceDataset(**kwargs)
+    indices = list(range(len(ds)))
+    ours = collate_batch(ds.__getitems__(indices))
+    theirs = _batch_collate_fn_predict([ds[i] for i in indices])
+    assert list(ours.pred_time) == list(theirs.pred_time)
+    assert ours.pred_time[-1] > series.end_time() or not rolling
