@@ -1,0 +1,147 @@
+"""Which kernel ``rnn_backend="auto"`` should run on CPU: an interleaved A/B per cell.
+
+The same forecaster with its defaults (``input_chunk_length``, ``output_chunk_length=96``,
+``n_epochs=1``, ``random_state=0``) is timed with ``rnn_backend="fused"`` (our numba
+kernels, :mod:`rnn_forecast.recurrence`) and ``rnn_backend="torch"`` (``torch.nn``, that
+is oneDNN's kernels on CPU), the two taking turns so that a drift of the machine hits
+both alike. Weather data, lookbacks 96, 336 and 720:
+
+* ``fit``: one epoch over the most recent ``--windows`` training windows, ``--repeats``
+  pairs;
+* ``historical_forecasts(retrain=False, stride=1)`` over the first ``--rolling`` test
+  windows, ``--repeats`` pairs;
+* ``predict(96)`` of one series: ``--repeats`` pairs of blocks of 50 calls, the median
+  of each block.
+
+For each pair the time ratio torch.nn / fused is taken (above 1: the fused kernel is
+faster); the table gives the median ratio over the pairs and its range. A backend is
+called faster only where every pair agrees.
+
+Run: ``python benchmarks/backend_ab.py`` (about 8 minutes on 2 CPU cores). Results:
+``benchmarks/results/backend_ab.csv`` and ``backend_ab.md``; docs/speed.md explains them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+warnings.filterwarnings("ignore")
+
+from speed import _markdown  # noqa: E402
+
+from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
+from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
+from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
+
+for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
+    logging.getLogger(name).setLevel(logging.ERROR)
+
+HORIZON = 96
+BACKENDS = ("fused", "torch")
+TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
+           "logger": False, "enable_checkpointing": False}
+RESULTS = Path(__file__).resolve().parent / "results"
+CLASSES = {"LSTM": LSTMForecaster, "GRU": GRUForecaster}
+
+
+def seconds(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure(cell: str, lookback: int, data, windows: int, rolling: int, repeats: int) -> list[dict]:
+    """``[{cell, lookback, measure, backend, pair, seconds}]`` for both backends, interleaved."""
+    split = ltsf_split(data.target, "weather", lookback=lookback)
+    test = split.test[: lookback + rolling + HORIZON - 1]
+
+    def make(backend):
+        return CLASSES[cell](input_chunk_length=lookback, output_chunk_length=HORIZON, n_epochs=1,
+                             random_state=0, rnn_backend=backend, pl_trainer_kwargs=dict(TRAINER))
+
+    models = {}
+    for backend in BACKENDS:  # warm-up: numba caches, oneDNN primitives
+        models[backend] = make(backend).fit(split.train, max_samples_per_ts=64)
+        models[backend].predict(HORIZON, series=split.val)
+    rows = []
+
+    def record(measure_name, pair, backend, value):
+        rows.append({"cell": cell, "lookback": lookback, "measure": measure_name, "backend": backend,
+                     "pair": pair, "seconds": value})
+
+    for pair in range(repeats):
+        order = BACKENDS if pair % 2 == 0 else BACKENDS[::-1]
+        for backend in order:
+            model = make(backend)
+            record("fit (1 epoch)", pair, backend,
+                   seconds(lambda: model.fit(split.train, max_samples_per_ts=windows)))
+            models[backend] = model
+        for backend in order:
+            model = models[backend]
+            record("historical_forecasts", pair, backend, seconds(lambda: model.historical_forecasts(
+                test, start=lookback, start_format="position", forecast_horizon=HORIZON, stride=1,
+                retrain=False, verbose=False)))
+        for backend in order:
+            model = models[backend]
+            calls = [seconds(lambda: model.predict(HORIZON, series=split.val)) for _ in range(50)]
+            record("predict(96), 1 series", pair, backend, statistics.median(calls))
+    return rows
+
+
+def summarize(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per cell, lookback and measure: median seconds of each backend, ratio over pairs."""
+    out = []
+    for (cell, lookback, measure_name), group in frame.groupby(["cell", "lookback", "measure"], sort=False):
+        wide = group.pivot(index="pair", columns="backend", values="seconds")
+        ratio = wide["torch"] / wide["fused"]
+        faster = "fused" if (ratio > 1).all() else "torch.nn" if (ratio < 1).all() else "neither (pairs disagree)"
+        scale, unit = (1e3, "ms") if measure_name.startswith("predict") else (1.0, "s")
+        out.append({"cell": cell, "lookback": lookback, "measure": f"{measure_name}, {unit}",
+                    "fused": scale * wide["fused"].median(), "torch.nn": scale * wide["torch"].median(),
+                    "torch.nn / fused, median": ratio.median(),
+                    "range over pairs": f"{ratio.min():.2f}-{ratio.max():.2f}",
+                    "faster in every pair": faster})
+    return pd.DataFrame(out)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", nargs="+", default=list(CLASSES), choices=list(CLASSES))
+    parser.add_argument("--lookbacks", type=int, nargs="+", default=[96, 336, 720])
+    parser.add_argument("--windows", type=int, default=2048)
+    parser.add_argument("--rolling", type=int, default=2000)
+    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    data = load_weather(args.data_dir, raw_order=True)
+    started, rows = time.perf_counter(), []
+    for lookback in args.lookbacks:
+        for cell in args.cells:
+            rows += measure(cell, lookback, data, args.windows, args.rolling, args.repeats)
+            print(summarize(pd.DataFrame(rows)).tail(3).to_string(index=False), flush=True)
+    frame = pd.DataFrame(rows)
+    summary = summarize(frame)
+    header = (f"{machine_summary()}; defaults, Weather, horizon 96, fit over {args.windows} windows, "
+              f"historical_forecasts over {args.rolling} windows, predict: median of 50 calls; "
+              f"{args.repeats} interleaved pairs each; seed 0; {time.perf_counter() - started:.0f} s in all")
+    args.out.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(args.out / "backend_ab.csv", index=False, float_format="%.5g")
+    with open(args.out / "backend_ab.md", "w") as f:
+        f.write(f"# `rnn_backend`, fused against torch.nn: `python benchmarks/backend_ab.py`\n\n{header}\n\n"
+                "torch.nn time / fused time per pair (above 1: the fused kernel is faster):\n\n"
+                + _markdown(summary) + "\n")
+    print("\n" + summary.to_string(index=False))
+    print(f"\n{header}\nwritten: {args.out / 'backend_ab.md'}")
+
+
+if __name__ == "__main__":
+    main()
