@@ -17,14 +17,13 @@ For each pair the time ratio torch.nn / fused is taken (above 1: the fused kerne
 faster); the table gives the median ratio over the pairs and its range. A backend is
 called faster only where every pair agrees.
 
-Run: ``python benchmarks/backend_ab.py`` (about 8 minutes on 2 CPU cores). Results:
+Run: ``python benchmarks/backend_ab.py`` (about 2 minutes on 2 CPU cores). Results:
 ``benchmarks/results/backend_ab.csv`` and ``backend_ab.md``; docs/speed.md explains them.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import statistics
 import time
 import warnings
@@ -34,27 +33,20 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
+from default_speed import HORIZON, TRAINER, seconds_of  # noqa: E402
 from speed import _markdown  # noqa: E402
 
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
 
-for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
-    logging.getLogger(name).setLevel(logging.ERROR)
-
-HORIZON = 96
 BACKENDS = ("fused", "torch")
-TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
-           "logger": False, "enable_checkpointing": False}
 RESULTS = Path(__file__).resolve().parent / "results"
 CLASSES = {"LSTM": LSTMForecaster, "GRU": GRUForecaster}
 
 
 def seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+    return seconds_of(fn)[0]
 
 
 def measure(cell: str, lookback: int, data, windows: int, rolling: int, repeats: int) -> list[dict]:

@@ -108,17 +108,15 @@ def prediction(train, series, calls: int) -> tuple[list[dict], dict]:
 
 def rolling(fitted: dict, test) -> list[dict]:
     rows, outputs = [], {}
-    warm_up = test[: LOOKBACK + 2 * HORIZON]  # the first rolling call pays one-off set-up costs
-    for model in fitted.values():
-        model.historical_forecasts(warm_up, start=LOOKBACK, start_format="position", forecast_horizon=HORIZON,
-                                   stride=1, retrain=False, verbose=False)
+    kwargs = dict(start=LOOKBACK, start_format="position", forecast_horizon=HORIZON, stride=1, retrain=False,
+                  verbose=False)
+    models = {name: model for name, model in fitted.items() if "(torch.nn)" not in name}
+    for model in models.values():  # the first rolling call pays one-off set-up costs
+        model.historical_forecasts(test[: LOOKBACK + 2 * HORIZON], **kwargs)
     for last_points_only in (True, False):
-        for name, model in fitted.items():
-            if "(torch.nn)" in name:
-                continue
+        for name, model in models.items():
             seconds, mem, out = timed(lambda: model.historical_forecasts(
-                test, start=LOOKBACK, start_format="position", forecast_horizon=HORIZON,
-                stride=1, retrain=False, last_points_only=last_points_only, verbose=False))
+                test, last_points_only=last_points_only, **kwargs))
             count = len(out) if isinstance(out, list) else len(out)
             rows.append({"measure": f"historical_forecasts s (last_points_only={last_points_only})",
                          "model": name, "value": seconds[0], "seconds": seconds[0],
