@@ -17,7 +17,9 @@ For each pair the time ratio torch.nn / fused is taken (above 1: the fused kerne
 faster); the table gives the median ratio over the pairs and its range. A backend is
 called faster only where every pair agrees.
 
-Run: ``python benchmarks/backend_ab.py`` (about 2 minutes on 2 CPU cores). Results:
+Run: ``python benchmarks/backend_ab.py`` (about 2 minutes on 2 CPU cores; ``--quick``: 256
+windows, 300 rolling forecasts, 2 pairs), or as one section of ``python
+benchmarks/speed.py``. Results:
 ``benchmarks/results/backend_ab.csv`` and ``backend_ab.md``; docs/speed.md explains them.
 """
 
@@ -34,7 +36,7 @@ import pandas as pd
 warnings.filterwarnings("ignore")
 
 from default_speed import HORIZON, TRAINER, seconds_of  # noqa: E402
-from speed import _markdown  # noqa: E402
+from kernel_speed import _markdown  # noqa: E402
 
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
@@ -110,9 +112,12 @@ def main(argv=None) -> None:
     parser.add_argument("--windows", type=int, default=2048)
     parser.add_argument("--rolling", type=int, default=2000)
     parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--quick", action="store_true", help="256 windows, 300 rolling forecasts, 2 pairs")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    if args.quick:
+        args.windows, args.rolling, args.repeats = 256, 300, 2
 
     data = load_weather(args.data_dir, raw_order=True)
     started, rows = time.perf_counter(), []
@@ -128,7 +133,8 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out / "backend_ab.csv", index=False, float_format="%.5g")
     with open(args.out / "backend_ab.md", "w") as f:
-        f.write(f"# `rnn_backend`, fused against torch.nn: `python benchmarks/backend_ab.py`\n\n{header}\n\n"
+        command = "python benchmarks/backend_ab.py" + (" --quick" if args.quick else "")
+        f.write(f"# `rnn_backend`, fused against torch.nn: `{command}`\n\n{header}\n\n"
                 "torch.nn time / fused time per pair (above 1: the fused kernel is faster):\n\n"
                 + _markdown(summary) + "\n")
     print("\n" + summary.to_string(index=False))

@@ -20,8 +20,9 @@ Each is measured at lookbacks 96, 336 and 720. Ours also runs with ``rnn_backend
 (torch.nn's oneDNN kernels instead of our fused numba ones): the "torch.nn / fused"
 column is the time ratio of the two (above 1: the fused kernels are faster).
 
-Run: ``python benchmarks/default_speed.py`` (about 12 minutes on 2 CPU cores; ``--quick``
-about 3). Results: ``benchmarks/results/default_speed.csv`` and ``default_speed.md``;
+Run: ``python benchmarks/default_speed.py`` (about 5-8 minutes on 2 CPU cores; ``--quick``:
+fewer windows, repeats and calls, the first 1,000 rolling forecasts), or as one section of
+``python benchmarks/speed.py``. Results: ``benchmarks/results/default_speed.csv`` and ``default_speed.md``;
 docs/speed.md explains them.
 """
 
@@ -41,7 +42,7 @@ warnings.filterwarnings("ignore")
 
 import pytorch_lightning as pl  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
-from speed import _markdown  # noqa: E402
+from kernel_speed import _markdown  # noqa: E402
 
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
@@ -75,8 +76,15 @@ def seconds_of(fn) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
-def measure(lookback: int, windows: int, repeats: int, calls: int, data) -> tuple[list[dict], dict]:
+def measure(lookback: int, windows: int, repeats: int, calls: int, data,
+            forecasts: int | None = None) -> tuple[list[dict], dict]:
+    """Rows of timings at one lookback, and the max |difference| of the two rolling paths.
+
+    ``forecasts``: the number of rolling forecasts, from the start of the test part
+    (``None``: all of them).
+    """
     split = ltsf_split(data.target, "weather", lookback=lookback)
+    test = split.test if forecasts is None else split.test[: lookback + HORIZON - 1 + forecasts]
     makers = {**contenders("LSTM", lookback), **contenders("GRU", lookback)}
     for make in makers.values():  # warm-up: imports, numba caches, oneDNN primitives
         make().fit(split.train, max_samples_per_ts=64)
@@ -99,12 +107,12 @@ def measure(lookback: int, windows: int, repeats: int, calls: int, data) -> tupl
     for model in timed.values():  # the first rolling call pays one-off set-up costs
         model.historical_forecasts(split.test[: lookback + 2 * HORIZON], **rolling)
     for name, model in timed.items():
-        seconds, out = seconds_of(lambda: model.historical_forecasts(split.test, **rolling))
+        seconds, out = seconds_of(lambda: model.historical_forecasts(test, **rolling))
         rows.append({"lookback": lookback, "measure": "historical_forecasts s", "model": name,
                      "value": seconds, "repeats": 1, "windows": len(out)})
         if name.startswith("ours"):  # the same forecasts through Darts' Lightning path
             slow_s, slow = seconds_of(lambda: model.historical_forecasts(
-                split.test, **rolling, predict_kwargs={"trainer": pl.Trainer(**TRAINER)}))
+                test, **rolling, predict_kwargs={"trainer": pl.Trainer(**TRAINER)}))
             rows.append({"lookback": lookback, "measure": "historical_forecasts s",
                          "model": name + " (Lightning trainer)", "value": slow_s, "repeats": 1,
                          "windows": len(slow)})
@@ -138,13 +146,13 @@ def main(argv=None) -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    windows, repeats, calls = (1024, 1, 20) if args.quick else (4096, 3, 100)
+    windows, repeats, calls, forecasts = (256, 1, 10, 1000) if args.quick else (4096, 3, 100, None)
 
     data = load_weather(args.data_dir, raw_order=True)
     rows, agreement = [], {}
     started = time.perf_counter()
     for lookback in args.lookbacks:
-        new_rows, new_agreement = measure(lookback, windows, repeats, calls, data)
+        new_rows, new_agreement = measure(lookback, windows, repeats, calls, data, forecasts)
         rows += new_rows
         agreement.update({(lookback, k): v for k, v in new_agreement.items()})
         print(pd.DataFrame(new_rows).to_string(index=False), flush=True)
@@ -153,7 +161,8 @@ def main(argv=None) -> None:
 
     header = (machine_summary() + "; "
               f"{'quick' if args.quick else 'full'} run: fit over {windows} training windows x {repeats} "
-              f"repeats (median), {calls} predict calls (median), seed 0; "
+              f"repeats (median), {calls} predict calls (median), "
+              f"{'the first ' + str(forecasts) if forecasts else 'all'} rolling forecasts of the test part, seed 0; "
               f"{time.perf_counter() - started:.0f} s in all")
     args.out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out / "default_speed.csv", index=False, float_format="%.5g")

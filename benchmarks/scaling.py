@@ -15,7 +15,9 @@ by least squares: 1 means linear, 0 means flat.
   training windows; Darts' ``BlockRNNModel(model="LSTM")`` with its defaults alongside
   for reference (it steps through every input step; ours through segments).
 
-Run: ``python benchmarks/scaling.py`` (about 15 minutes on 2 CPU cores).
+Run: ``python benchmarks/scaling.py`` (about 3-5 minutes on 2 CPU cores; ``--quick``:
+up to 100 series of 32 windows, lengths 4k and 10k, lookbacks up to 720 with 512
+windows), or as one section of ``python benchmarks/speed.py``.
 Results: ``benchmarks/results/scaling.csv``/``.md`` and ``benchmarks/plots/scaling.png``.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 import warnings
 from pathlib import Path
@@ -34,7 +37,7 @@ warnings.filterwarnings("ignore")
 
 from darts import TimeSeries  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
-from speed import _markdown  # noqa: E402
+from kernel_speed import _markdown  # noqa: E402
 
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_stocks, load_weather  # noqa: E402
@@ -80,15 +83,17 @@ def long_series(data_dir, length: int) -> TimeSeries:
 def sweeps(data_dir, quick: bool) -> list[dict]:
     rows = []
     counts = [1, 10, 100] if quick else [1, 10, 100, 1000]
-    lengths = [10_000, 50_000] if quick else [10_000, 50_000, 200_000]
+    per_series = 32 if quick else 128
+    lengths = [4_000, 10_000] if quick else [10_000, 50_000, 200_000]
     lookbacks = [96, 288, 720] if quick else [96, 288, 720, 1440, 2880]
+    per_lookback = 512 if quick else 2048
     warm = stock_series(data_dir, 2)
     for name in MODELS:  # warm-up: numba caches, oneDNN primitives
         fit_cost(name, warm, 30, 8)
     for count in counts:
         series = stock_series(data_dir, count)
         for name in ("ours LSTM", "ours GRU"):
-            rows.append({"sweep": "series", "size": count, **fit_cost(name, series, 30, 128)})
+            rows.append({"sweep": "series", "size": count, **fit_cost(name, series, 30, per_series)})
             print(rows[-1], flush=True)
     for length in lengths:
         series = long_series(data_dir, length)
@@ -98,7 +103,7 @@ def sweeps(data_dir, quick: bool) -> list[dict]:
     temperature = load_weather(data_dir).target["T (degC)"].astype(np.float32)
     for lookback in lookbacks:
         for name in MODELS:
-            rows.append({"sweep": "lookback", "size": lookback, **fit_cost(name, temperature, lookback, 2048)})
+            rows.append({"sweep": "lookback", "size": lookback, **fit_cost(name, temperature, lookback, per_lookback)})
             print(rows[-1], flush=True)
     return rows
 
@@ -161,7 +166,8 @@ def main(argv=None) -> None:
     with open(args.out / "scaling.md", "w") as f:
         f.write(f"# How cost grows: `{command}`\n\n{header}\n\n")
         f.write("Slopes of log(cost) against log(size), least squares (1 = linear):\n\n")
-        f.write(_markdown(table) + "\n\n![scaling](../plots/scaling.png)\n\n")
+        f.write(_markdown(table) + "\n\n"
+                f"![scaling]({os.path.relpath(args.plots / 'scaling.png', args.out)})\n\n")
         f.write("All measurements:\n\n" + _markdown(frame) + "\n")
     print(table.to_string(index=False))
     print(f"\n{header}\nwritten: {args.out / 'scaling.md'}")

@@ -1,210 +1,103 @@
-"""Speed of rnn_forecast's LSTM/GRU forecasters against Darts' BlockRNNModel, side by side.
+"""Every number of docs/speed.md in one command: the speed benchmarks, section by section.
 
-One process, same data, same architecture sizes, measured in turns (ours and Darts'
-interleaved, best/median of repeats), reported as ratios against Darts in the same run:
+Each section is one script of ``benchmarks/``, run in this process one after the other
+(never side by side: on 2 cores a second job would distort every timing):
 
-* training throughput: windows/s of a whole ``fit`` (data pipeline, Lightning loop,
-  optimizer) on the Weather training split, lookback 96, horizon 96, hidden 64, batch 64;
-* our GRU against our LSTM, per epoch;
-* ``predict`` latency of one series, 96 steps;
-* ``historical_forecasts(retrain=False)`` over the Weather test split, stride 1,
-  horizon 96 (10,444 forecasts), with identical forecasts checked;
-* the peak resident memory each measured call added (Linux ``VmHWM`` above the start,
-  :func:`rnn_forecast.evaluation.costs.measure`).
+==================  ==========================  =========================================
+section             script                      what it measures
+==================  ==========================  =========================================
+``default``         ``default_speed.py``        our defaults against ``BlockRNNModel``'s
+``accuracy-time``   ``time_to_accuracy.py``     test MSE against seconds of training
+``scaling``         ``scaling.py``              fit time and memory as the work grows
+``kernels``         ``kernel_speed.py``         same architecture: our kernels and Darts'
+``backend``         ``backend_ab.py``           ``rnn_backend`` fused against torch.nn
+``guards``          ``guard_overhead.py``       what the training guards cost
+==================  ==========================  =========================================
 
-Run: ``python benchmarks/speed.py`` (about 6 minutes on 2 CPU cores; ``--quick``: about
-1.5 minutes, fewer windows and repeats). Results: ``benchmarks/results/speed.csv`` and
-``speed.md``; docs/speed.md explains them.
+Run: ``python benchmarks/speed.py`` (about 30 minutes on 2 CPU cores) writes each
+section's results to ``benchmarks/results/`` and plots to ``benchmarks/plots/``, the files
+docs/speed.md quotes. ``--quick`` (under 3 minutes) runs every section at a smaller size
+(fewer windows, repeats and rolling forecasts, a tenth of the training budgets) into
+``benchmarks/results/quick/``, so that the committed full results stay as they are; its
+numbers are noisier and, where a size changed, not the same quantity. ``--sections``
+runs a subset. A summary of the run (the command of each section, its wall time and its
+files) is written to ``speed_run.md`` in the results folder.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
-import statistics
-import warnings
+import importlib
+import sys
+import time
+import traceback
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import torch
-
-warnings.filterwarnings("ignore")
-
-from darts.models import BlockRNNModel  # noqa: E402
-
-from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster  # noqa: E402
-from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
-from rnn_forecast.evaluation.costs import machine_summary, measure  # noqa: E402
-
-for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
-    logging.getLogger(name).setLevel(logging.ERROR)
-
-LOOKBACK, HORIZON, HIDDEN, BATCH = 96, 96, 64, 64
-TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
-           "logger": False, "enable_checkpointing": False}
-RESULTS = Path(__file__).resolve().parent / "results"
+HERE = Path(__file__).resolve().parent
+# section -> (module, does it draw plots, the files it writes)
+SECTIONS = {
+    "default": ("default_speed", False, ["default_speed.md", "default_speed.csv"]),
+    "accuracy-time": ("time_to_accuracy", True, ["time_to_accuracy.md", "time_to_accuracy.csv"]),
+    "scaling": ("scaling", True, ["scaling.md", "scaling.csv"]),
+    "kernels": ("kernel_speed", False, ["kernel_speed.md", "kernel_speed.csv"]),
+    "backend": ("backend_ab", False, ["backend_ab.md", "backend_ab.csv"]),
+    "guards": ("guard_overhead", False, ["guard_overhead.md"]),
+}
 
 
-def models(cell: str, seed: int) -> dict:
-    """Darts' BlockRNNModel and ours at the same sizes (ours also with plain torch.nn).
-
-    Ours run the point-wise architecture (``**POINTWISE``, Darts' MSE loss), the one
-    BlockRNNModel has, so that the ratio measures the kernels, not the design.
-    """
-    common = dict(input_chunk_length=LOOKBACK, output_chunk_length=HORIZON, hidden_dim=HIDDEN,
-                  batch_size=BATCH, n_epochs=1, random_state=seed, pl_trainer_kwargs=TRAINER)
-    ours = LSTMForecaster if cell == "lstm" else GRUForecaster
-    same = dict(POINTWISE, loss_fn=torch.nn.MSELoss())
-    return {
-        f"darts BlockRNN {cell.upper()}": lambda: BlockRNNModel(model=cell.upper(), **common),
-        f"ours {cell.upper()}": lambda: ours(**same, **common),
-        f"ours {cell.upper()} (torch.nn)": lambda: ours(rnn_backend="torch", **same, **common),
-    }
+def section_argv(section: str, quick: bool, out: Path, plots: Path, data_dir: str | None) -> list[str]:
+    """The command-line arguments one section's ``main`` gets."""
+    _, draws, _ = SECTIONS[section]
+    argv = (["--quick"] if quick else []) + ["--out", str(out)]
+    argv += ["--plots", str(plots)] if draws else []
+    argv += ["--data-dir", data_dir] if data_dir else []
+    return argv
 
 
-def timed(fn, repeats: int = 1):
-    """Wall seconds of each call, and the peak memory the last one added."""
-    seconds = []
-    for _ in range(repeats):
-        with measure("cpu") as mem:
-            out = fn()
-        seconds.append(mem.seconds)
-    return seconds, mem.peak_mb, out
-
-
-def training(train, windows: int, repeats: int) -> list[dict]:
-    rows, factories = [], {**models("lstm", 0), **models("gru", 0)}
-    for make in factories.values():  # warm-up: imports, kernel compilation caches
-        make().fit(train, max_samples_per_ts=2 * BATCH)
-    runs = {name: [] for name in factories}
-    memory = {}
-    for _ in range(repeats):
-        for name, make in factories.items():  # interleaved, so drifts hit all models alike
-            model = make()
-            seconds, memory[name], _ = timed(lambda: model.fit(train, max_samples_per_ts=windows))
-            runs[name] += seconds
-    for name, seconds in runs.items():
-        best = min(seconds)
-        rows.append({"measure": "train windows/s", "model": name, "value": windows / best,
-                     "seconds": best, "median_s": statistics.median(seconds),
-                     "repeats": len(seconds), "peak_added_mb": memory[name]})
-    return rows
-
-
-def prediction(train, series, calls: int) -> tuple[list[dict], dict]:
-    rows, fitted = [], {}
-    for cell in ("lstm", "gru"):
-        for name, make in models(cell, 0).items():
-            fitted[name] = make().fit(train, max_samples_per_ts=4 * BATCH)
-    for name, model in fitted.items():
-        model.predict(HORIZON, series=series)  # warm-up
-        seconds, mem, _ = timed(lambda: model.predict(HORIZON, series=series), calls)
-        rows.append({"measure": "predict ms (1 series, n=96)", "model": name,
-                     "value": 1e3 * statistics.median(seconds), "seconds": statistics.median(seconds),
-                     "median_s": statistics.median(seconds), "repeats": calls, "peak_added_mb": mem})
-    return rows, fitted
-
-
-def rolling(fitted: dict, test) -> list[dict]:
-    rows, outputs = [], {}
-    kwargs = dict(start=LOOKBACK, start_format="position", forecast_horizon=HORIZON, stride=1, retrain=False,
-                  verbose=False)
-    models = {name: model for name, model in fitted.items() if "(torch.nn)" not in name}
-    for model in models.values():  # the first rolling call pays one-off set-up costs
-        model.historical_forecasts(test[: LOOKBACK + 2 * HORIZON], **kwargs)
-    for last_points_only in (True, False):
-        for name, model in models.items():
-            seconds, mem, out = timed(lambda: model.historical_forecasts(
-                test, last_points_only=last_points_only, **kwargs))
-            count = len(out) if isinstance(out, list) else len(out)
-            rows.append({"measure": f"historical_forecasts s (last_points_only={last_points_only})",
-                         "model": name, "value": seconds[0], "seconds": seconds[0],
-                         "median_s": seconds[0], "repeats": 1, "peak_added_mb": mem,
-                         "forecasts": count})
-            outputs[(name, last_points_only)] = out
-    return rows
-
-
-def check_identical(model, test) -> float:
-    """Max |difference| between our trainer-free rolling forecasts and Lightning's."""
-    import pytorch_lightning as pl
-
-    kwargs = dict(start=LOOKBACK, start_format="position", forecast_horizon=HORIZON, stride=1,
-                  retrain=False, verbose=False)
-    fast = model.historical_forecasts(test, **kwargs)
-    slow = model.historical_forecasts(
-        test, **kwargs, predict_kwargs={"trainer": pl.Trainer(**TRAINER)})
-    return float(np.abs(fast.values() - slow.values()).max())
-
-
-def ratios(rows: list[dict]) -> list[str]:
-    value = {(r["measure"], r["model"]): r["value"] for r in rows}
-    lines = []
-    for cell in ("LSTM", "GRU"):
-        darts_name, ours = f"darts BlockRNN {cell}", f"ours {cell}"
-        train = {name: value["train windows/s", name] for name in (ours, ours + " (torch.nn)", darts_name)}
-        predict = {name: value["predict ms (1 series, n=96)", name] for name in (ours, darts_name)}
-        lines.append(f"training {cell}: ours / Darts = {train[ours] / train[darts_name]:.2f}x "
-                     f"(torch.nn backend: {train[ours + ' (torch.nn)'] / train[darts_name]:.2f}x)")
-        lines.append(f"predict {cell}: Darts / ours = {predict[darts_name] / predict[ours]:.1f}x "
-                     f"(ours {predict[ours]:.2f} ms)")
-        for lpo in (True, False):
-            key = f"historical_forecasts s (last_points_only={lpo})"
-            if (key, ours) in value:
-                lines.append(f"historical_forecasts {cell} (last_points_only={lpo}): Darts / ours = "
-                             f"{value[key, darts_name] / value[key, ours]:.1f}x")
-    lines.append("our GRU / our LSTM training speed = "
-                 f"{value['train windows/s', 'ours GRU'] / value['train windows/s', 'ours LSTM']:.2f}x")
-    return lines
-
-
-def _markdown(frame: pd.DataFrame) -> str:
-    def cell(v):
-        return f"{v:.4g}" if isinstance(v, float) else ("" if pd.isna(v) else str(v))
-
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer windows and repeats")
+    parser.add_argument("--quick", action="store_true", help="every section at a smaller size (< 3 minutes)")
+    parser.add_argument("--sections", nargs="+", default=list(SECTIONS), choices=list(SECTIONS))
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results folder (default: benchmarks/results, or its quick/ with --quick)")
     args = parser.parse_args(argv)
-    windows, repeats, calls = (3200, 1, 20) if args.quick else (12800, 3, 50)
+    out = args.out or (HERE / "results" / "quick" if args.quick else HERE / "results")
+    plots = out / "plots" if args.quick or args.out else HERE / "plots"
 
-    data = load_weather(args.data_dir, raw_order=True)
-    split = ltsf_split(data.target, "weather", lookback=LOOKBACK)
-    print(f"Weather: {split.train.width} components; train {len(split.train)} rows, "
-          f"test {len(split.test)} rows; lookback {LOOKBACK}, horizon {HORIZON}, hidden {HIDDEN}, "
-          f"batch {BATCH}; torch threads {torch.get_num_threads()}")
+    sys.path.insert(0, str(HERE))  # the sections import each other's helpers
+    from rnn_forecast.evaluation.costs import machine_summary
 
-    rows = training(split.train, windows, repeats)
-    predict_rows, fitted = prediction(split.train, split.val, calls)
-    rows += predict_rows
-    rows += rolling(fitted, split.test)
-    differences = {cell: check_identical(fitted[f"ours {cell}"], split.test) for cell in ("LSTM", "GRU")}
+    started, lines, failed = time.perf_counter(), [], []
+    for section in args.sections:
+        module, _, files = SECTIONS[section]
+        section_args = section_argv(section, args.quick, out, plots, args.data_dir)
+        command = f"python benchmarks/{module}.py {' '.join(section_args)}"
+        print(f"\n=== {section}: {command}", flush=True)
+        began = time.perf_counter()
+        try:
+            importlib.import_module(module).main(section_args)
+            status = "ok"
+        except Exception:  # noqa: BLE001 - report it, run the other sections, fail at the end
+            traceback.print_exc()
+            status, failed = "FAILED", failed + [section]
+        seconds = time.perf_counter() - began
+        lines.append(f"| {section} | `{command}` | {seconds:.0f} | {status} | "
+                     + ", ".join(f"`{f}`" for f in files) + " |")
+        print(f"=== {section}: {status} in {seconds:.0f} s", flush=True)
 
-    frame = pd.DataFrame(rows)
-    summary = ratios(rows)
-    header = (machine_summary() + "; "
-              f"{'quick' if args.quick else 'full'} run: {windows} training windows x {repeats} repeats, "
-              f"{calls} predict calls; seed 0")
-    RESULTS.mkdir(exist_ok=True)
-    frame.to_csv(RESULTS / "speed.csv", index=False, float_format="%.5g")
-    with open(RESULTS / "speed.md", "w") as f:
-        f.write(f"# Speed: `python benchmarks/speed.py{' --quick' if args.quick else ''}`\n\n{header}\n\n")
-        f.write(_markdown(frame) + "\n\n")
-        f.write("\n".join(f"- {line}" for line in summary) + "\n")
-        f.write("- trainer-free rolling forecasts vs Lightning's, max |difference|: "
-                + ", ".join(f"{cell} {d:.1e}" for cell, d in differences.items()) + "\n")
-    print(frame.to_string(index=False))
-    print("\n" + "\n".join(summary))
-    print("trainer-free vs Lightning rolling forecasts, max |difference|:", differences)
-    print(f"\n{header}\nwritten: {RESULTS / 'speed.csv'}, {RESULTS / 'speed.md'}")
+    total = time.perf_counter() - started
+    out.mkdir(parents=True, exist_ok=True)
+    title = "python benchmarks/speed.py" + (" --quick" if args.quick else "")
+    with open(out / "speed_run.md", "w") as f:
+        f.write(f"# Speed, every section: `{title}`\n\n{machine_summary()}; {total:.0f} s in all\n\n"
+                "| section | command | seconds | status | results |\n|---|---|---|---|---|\n"
+                + "\n".join(lines) + "\n")
+    print(f"\n{total:.0f} s in all; written: {out / 'speed_run.md'}")
+    if failed:
+        print("failed sections:", ", ".join(failed))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -40,6 +40,12 @@ def supports_fused(rnn: nn.Module, x: torch.Tensor) -> bool:
     )
 
 
+def needs_gradients(rnn: nn.Module, x: torch.Tensor, hx=None) -> bool:
+    """Whether a backward pass may follow ``rnn(x, hx)``: grad mode on and any input trainable."""
+    states = () if hx is None else (hx if isinstance(hx, tuple) else (hx,))
+    return torch.is_grad_enabled() and any(t.requires_grad for t in [x, *rnn.parameters(), *states])
+
+
 def fused_rnn(rnn: nn.Module, x: torch.Tensor, hx=None):
     """Run ``rnn`` (``batch_first``) on ``x`` with its cell's fused kernel: same results.
 
@@ -66,8 +72,7 @@ def fused_rnn(rnn: nn.Module, x: torch.Tensor, hx=None):
     if hx is None:
         hx = (x.new_zeros(layers, x.shape[0], rnn.hidden_size),) * parts
     states = hx if isinstance(hx, tuple) else (hx,)
-    trainable = torch.is_grad_enabled() and any(
-        t.requires_grad for t in [x, *rnn.parameters(), *states])
+    trainable = needs_gradients(rnn, x, hx)
     layer_in, last = x, []
     for layer in range(layers):
         weights = [getattr(rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
@@ -82,12 +87,16 @@ def fused_rnn(rnn: nn.Module, x: torch.Tensor, hx=None):
 def run_rnn(rnn: nn.Module, x: torch.Tensor, state=None, backend: str = "auto"):
     """``rnn(x, state)`` on the chosen backend (one of :data:`RNN_BACKENDS`).
 
-    ``"auto"``: the fused kernel where :func:`supports_fused` holds, else ``torch.nn``;
-    ``"torch"``: always the module; ``"fused"``: always the kernel (a ``RuntimeError``
-    where it does not apply). Same parameters and results either way.
+    ``"auto"``: the fused kernel where :func:`supports_fused` holds, except for calls
+    that need gradients to a cell whose ``fused_training`` is ``False`` (the LSTM: oneDNN
+    trains it faster), else ``torch.nn``; ``"torch"``: always the module; ``"fused"``:
+    always the kernel (a ``RuntimeError`` where it does not apply). Same parameters and
+    results either way (to float32 rounding).
     """
     if backend != "torch" and supports_fused(rnn, x):
-        return fused_rnn(rnn, x, state)
+        if backend == "fused" or cell_of(rnn).fused_training or not needs_gradients(rnn, x, state):
+            return fused_rnn(rnn, x, state)
+        return rnn(x, state)
     if backend == "fused":
         cell = cell_of(rnn)
         if cell is None or cell.fused is None:

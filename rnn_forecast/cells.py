@@ -45,6 +45,13 @@ class Cell:
         tensors in the order of :attr:`state` and ``trainable`` whether backward may
         follow; ``output (B, T, H)``, ``last`` a tuple like ``state`` at the last step.
         It must compute what ``torch_class`` computes.
+    fused_training
+        Whether ``rnn_backend="auto"`` runs the fused kernel for calls that need
+        gradients (training) too. ``False`` where ``torch.nn``'s own CPU kernel trains
+        faster: the LSTM, whose oneDNN kernel trained 2-25 % faster than our fused one in
+        every measurement at lookbacks 336 and 720 and on the point-wise design
+        (docs/speed.md, ``benchmarks/backend_ab.py``). Inference uses the fused kernel
+        either way.
     display
         The name in prose and tables (``"LSTM"``); defaults to ``name.upper()``.
     """
@@ -53,6 +60,7 @@ class Cell:
     torch_class: type[nn.Module]
     state: str = "h"
     fused: Callable | None = None
+    fused_training: bool = True
     display: str = ""
 
     def __post_init__(self):
@@ -130,5 +138,5 @@ class _TorchClasses(Mapping):
 TORCH_CLASSES: Mapping[str, type[nn.Module]] = _TorchClasses()
 
 
-register_cell(Cell("lstm", nn.LSTM, state="hc", fused=lstm_layer, display="LSTM"))
+register_cell(Cell("lstm", nn.LSTM, state="hc", fused=lstm_layer, fused_training=False, display="LSTM"))
 register_cell(Cell("gru", nn.GRU, state="h", fused=gru_layer, display="GRU"))

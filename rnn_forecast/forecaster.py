@@ -128,9 +128,11 @@ class RNNForecaster(MixedCovariatesTorchModel):
     loss_fn
         Training loss without a likelihood; ``None`` (default): ``torch.nn.L1Loss()``.
     rnn_backend
-        ``"auto"`` (default): fused CPU kernels for float32 training/inference on CPU
-        (:mod:`rnn_forecast.recurrence`), ``torch.nn`` (cuDNN) elsewhere; ``"torch"``:
-        always ``torch.nn.LSTM``/``GRU``. Same parameters and results either way.
+        ``"auto"`` (default): fused CPU kernels for float32 training and inference on
+        CPU (:mod:`rnn_forecast.recurrence`), except LSTM training, which oneDNN's
+        ``torch.nn.LSTM`` does faster (docs/speed.md); ``torch.nn`` (cuDNN) elsewhere;
+        ``"torch"``: always ``torch.nn.LSTM``/``GRU``; ``"fused"``: always the fused
+        kernels. Same parameters and results either way.
     **kwargs
         Darts ``TorchForecastingModel`` parameters: ``batch_size``, ``n_epochs``,
         ``likelihood``, ``torch_metrics``, ``optimizer_cls``,

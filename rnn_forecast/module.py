@@ -117,7 +117,8 @@ class RecurrentForecastModule(PLForecastingModule):
         Outputs per target value; defaults to the likelihood's number of parameters, or 1.
     rnn_backend
         ``"auto"``: the fused CPU kernels of :mod:`rnn_forecast.recurrence` where they
-        apply (CPU, float32, no autocast, a cell with a fused kernel) and ``torch.nn``
+        apply (CPU, float32, no autocast, a cell with a fused kernel; for the LSTM only
+        where no gradient is needed, since oneDNN trains it faster) and ``torch.nn``
         (cuDNN on GPU) elsewhere; ``"torch"``: always ``torch.nn.LSTM``/``GRU`` (the
         cell's ``torch_class``); ``"fused"``: always the fused kernels (an error where
         they do not apply). Same parameters and results (:mod:`rnn_forecast.backend`).

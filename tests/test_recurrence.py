@@ -96,6 +96,31 @@ def test_unsupported_configurations_are_reported():
     assert supports_fused(torch.nn.GRU(4, 5, batch_first=True), x)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_auto_backend_trains_the_lstm_with_torch_nn_and_infers_with_the_fused_kernel(cell, monkeypatch):
+    """``"auto"``: oneDNN's LSTM trains faster than our fused one (docs/speed.md); inference,
+    and every GRU call, stay on the fused kernels; ``"fused"`` always means fused."""
+    import rnn_forecast.backend as backend
+
+    calls = []
+    monkeypatch.setattr(backend, "fused_rnn", lambda *a: calls.append(1) or fused_rnn(*a))
+    rnn, x = CELLS[cell](4, 5, batch_first=True), torch.randn(3, 7, 4)
+    out, _ = backend.run_rnn(rnn, x, None, "auto")
+    assert len(calls) == (0 if cell == "lstm" else 1)
+    torch.testing.assert_close(out, rnn(x)[0])
+    out.sum().backward()
+    assert all(p.grad is not None for p in rnn.parameters())
+    with torch.no_grad():
+        backend.run_rnn(rnn, x, None, "auto")
+    rnn.requires_grad_(False)  # frozen weights, no trainable input: inference, fused
+    backend.run_rnn(rnn, x, None, "auto")
+    rnn.requires_grad_(True)
+    backend.run_rnn(rnn, x, None, "fused")
+    assert len(calls) == (3 if cell == "lstm" else 4)
+    backend.run_rnn(rnn, x, None, "torch")
+    assert len(calls) == (3 if cell == "lstm" else 4)
+
+
 def test_non_finite_values_propagate():
     """Fast math must not turn a NaN into a number: the training guard relies on it."""
     rnn = torch.nn.LSTM(2, 3, batch_first=True)
