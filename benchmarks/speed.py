@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     for section in args.sections:
         module, _, files = SECTIONS[section]
         section_args = section_argv(section, args.quick, out, plots, args.data_dir)
-        command = f"python benchmarks/{module}.py {' '.join(section_args)}"
+        command = f"python benchmarks/{module}.py {' '.join(section_args)}".replace(f"{HERE.parent}/", "")
         print(f"\n=== {section}: {command}", flush=True)
         began = time.perf_counter()
         try:
