@@ -48,7 +48,7 @@ class Cell:
     fused_training
         Whether ``rnn_backend="auto"`` runs the fused kernel for calls that need
         gradients (training) too. ``False`` where ``torch.nn``'s own CPU kernel trains
-        faster: the LSTM, whose oneDNN kernel trained 2-25 % faster than our fused one in
+        faster: the LSTM, whose oneDNN kernel trained 1-25 % faster than our fused one in
         every measurement at lookbacks 336 and 720 and on the point-wise design
         (docs/speed.md, ``benchmarks/backend_ab.py``). Inference uses the fused kernel
         either way.
