@@ -47,6 +47,8 @@ VARIANTS = {
                       lambda: {"segment_length": "auto"}),
     "auto segments, level_scale": ("the 0.2 defaults: automatic segments and level_scale",
                                    lambda: {"segment_length": "auto", "normalization": "level_scale"}),
+    "auto segments, global level": ("automatic segments and global_level=True, forced on",
+                                    lambda: {"segment_length": "auto", "global_level": True}),
     "segments of 12": ("segment length 12 instead of 48", lambda: {"segment_length": 12}),
     "MSE loss": ("MSE training loss instead of L1", lambda: {"loss_fn": torch.nn.MSELoss()}),
     "constant lr": ("no learning-rate decay",
@@ -122,7 +124,8 @@ def main(argv=None) -> None:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
                         default=[v for v in VARIANTS if v not in (
                             "no segments", "40 epochs", "level_scale", "auto segments",
-                            "auto segments, level_scale", "segments of 12")])
+                            "auto segments, level_scale", "segments of 12",
+                            "auto segments, global level")])
     add_training_arguments(parser)
     args = parser.parse_args(argv)
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)

@@ -31,6 +31,9 @@ docs/defaults.md::
 
     python benchmarks/battery.py --normalization level --no-block-rnn \
         --cases elnino-monthly sunspots-yearly-short gdp-quarterly-short
+
+``--global-level on`` (or ``off``) forces our forecasters' ``global_level`` instead of
+the default ``"auto"``; results in ``battery_global_level_on.csv``/``.md`` (``_off``).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines  #
 from rnn_forecast.evaluation.scoring import evaluate, quiet  # noqa: E402
 from rnn_forecast.evaluation.task import Setup, custom_task  # noqa: E402
 from rnn_forecast.evaluation.verdict import mean_std, versus_best_baseline  # noqa: E402
+from rnn_forecast.global_level import stationary_components  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: A random-walk case ties the naive forecast when its MASE is within this factor of it.
@@ -226,9 +230,7 @@ def run_case(case: Case, seeds, data_dir=None, block_rnn: bool = True, log=print
     ``options`` go to our forecasters (e.g. ``normalization="level"``).
     """
     series = case.load(data_dir)
-    setup = Setup(case.name, case.kind, lookback=case.lookback, horizon=case.horizon, season=case.season,
-                  naive_seasons=(1, case.season) if case.season > 1 else (1,), epochs=case.epochs,
-                  seeds=tuple(seeds))
+    setup = case_setup(case, seeds)
     task = custom_task(series, setup, test_size=case.test_size, scale=False)
     began = time.perf_counter()
     result = evaluate(task, contenders(setup, block_rnn, **options), warm_up=False,
@@ -238,7 +240,19 @@ def run_case(case: Case, seeds, data_dir=None, block_rnn: bool = True, log=print
     rows["length"] = len(series)
     rows["freq"] = series.freq_str
     rows["case_wall_s"] = time.perf_counter() - began
+    rows["global_level"] = global_level_used(task, options.get("global_level", "auto"))
     return rows
+
+
+def case_setup(case: Case, seeds) -> Setup:
+    return Setup(case.name, case.kind, lookback=case.lookback, horizon=case.horizon, season=case.season,
+                 naive_seasons=(1, case.season) if case.season > 1 else (1,), epochs=case.epochs,
+                 seeds=tuple(seeds))
+
+
+def global_level_used(task, global_level) -> bool:
+    """Whether our forecasters' ``global_level`` was on ("auto": tested on the training part)."""
+    return bool(stationary_components(task.train).any()) if global_level == "auto" else bool(global_level)
 
 
 def verdicts(rows: pd.DataFrame) -> pd.DataFrame:
@@ -260,7 +274,8 @@ def verdicts(rows: pd.DataFrame) -> pd.DataFrame:
             passed = check.beats_baseline
         row = {"case": name, "kind": case.kind, "freq": part["freq"].iloc[0], "length": int(part["length"].iloc[0]),
                "L/H/m": f"{case.lookback}/{case.horizon}/{case.season}", "epochs": case.epochs,
-               "seeds": part["seed"].dropna().nunique()}
+               "seeds": part["seed"].dropna().nunique(),
+               "global_level": part["global_level"].iloc[0] if "global_level" in part else None}
         for m in mase:
             row[m] = mean_std(mase[m])
         row.update({"best naive": best_naive, "ours": ours, "ratio": ratio, "p": diff.p_value,
@@ -278,6 +293,7 @@ def _fmt(value) -> str:
 
 def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     models = ["LSTMForecaster", "GRUForecaster", "Darts BlockRNNModel-LSTM", "Darts BlockRNNModel-GRU"]
+    level = rows.attrs.get("global_level", "auto")
     lines = ["# Out of the box: default forecasters on raw series", "",
              "Produced by `python benchmarks/battery.py` (see its docstring). MASE (mean ± sd over "
              "seeds; < 1 beats the in-sample seasonal naive forecast), every model built with only "
@@ -285,10 +301,13 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
              f"*ratio*: our better cell's MASE over the best naive forecast's. Random walks pass "
              f"with a tie (ratio <= {TIE_TOLERANCE}). Our forecasters' normalization: "
              f"`{rows.attrs.get('normalization', 'level_scale')}`"
-             f"{' (the default)' if rows.attrs.get('normalization', 'level_scale') == 'level_scale' else ''}.", "",
+             f"{' (the default)' if rows.attrs.get('normalization', 'level_scale') == 'level_scale' else ''}"
+             f"; `global_level`: `{level}`"
+             f"{' (the default; *level* says where its stationarity tests turned it on)' if level == 'auto' else ''}.",
+             "",
              "| case | series | freq | length | L/H/m | epochs | seeds | LSTM (ours) | GRU (ours) | "
-             "BlockRNN LSTM | BlockRNN GRU | Naive | Seasonal naive | ratio | outcome |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "BlockRNN LSTM | BlockRNN GRU | Naive | Seasonal naive | level | ratio | outcome |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         season = [k for k in r.index if str(k).startswith("SeasonalNaive")]
         snaive = next((_fmt(r[k]) for k in season if isinstance(r[k], tuple)), "–")
@@ -298,7 +317,8 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
             verdict += f" (p={r['p']:.2g})"
         lines.append(f"| {r['case']} | {r['kind']} | {r['freq']} | {r['length']} | {r['L/H/m']} | "
                      f"{r['epochs']} | {r['seeds']} | " + " | ".join(cells) +
-                     f" | {_fmt(r['Naive'])} | {snaive} | {r['ratio']:.3f} | {verdict} |")
+                     f" | {_fmt(r['Naive'])} | {snaive} | {_on_off(r['global_level'])} | {r['ratio']:.3f} "
+                     f"| {verdict} |")
     n_pass = int(table["pass"].sum())
     lines += ["", f"**{n_pass} of {len(table)} cases pass.**", ""]
     trained = rows[rows["family"] != "baseline"]
@@ -318,8 +338,13 @@ def main(argv=None) -> None:
     parser.add_argument("--no-block-rnn", action="store_true", help="leave Darts' BlockRNNModel out")
     parser.add_argument("--normalization", choices=["level_scale", "mean_scale", "level", "none"],
                         default="level_scale", help="our forecasters' normalization (default: theirs, level_scale)")
+    parser.add_argument("--global-level", choices=["auto", "on", "off"], default="auto",
+                        help="our forecasters' global_level (default: theirs, auto)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--report-only", action="store_true",
+                        help="train nothing: rewrite the .md from the .csv (a missing `global_level` column is "
+                             "filled in from the cases' training parts)")
     args = parser.parse_args(argv)
     quiet()
     import torch
@@ -331,13 +356,23 @@ def main(argv=None) -> None:
     if args.normalization != "level_scale":
         options = {"normalization": None if args.normalization == "none" else args.normalization}
         stem = f"battery_{args.normalization}"
-    frames = []
-    for name in args.cases:
-        print(f"[{name}]", flush=True)
-        frames.append(run_case(CASES_BY_NAME[name], args.seeds, args.data_dir, not args.no_block_rnn, **options))
-    new = pd.concat(frames, ignore_index=True)
+    if args.global_level != "auto":
+        options["global_level"] = args.global_level == "on"
+        stem += f"_global_level_{args.global_level}"
     path = out / f"{stem}.csv"
-    if path.exists():  # a rerun of some cases replaces their rows
+    if args.report_only:
+        new = pd.read_csv(path)
+        if "global_level" not in new:
+            new["global_level"] = new["case"].map({name: _case_global_level(name, args.data_dir, options)
+                                                   for name in new["case"].unique()})
+    else:
+        frames = []
+        for name in args.cases:
+            print(f"[{name}]", flush=True)
+            frames.append(run_case(CASES_BY_NAME[name], args.seeds, args.data_dir, not args.no_block_rnn,
+                                   **options))
+        new = pd.concat(frames, ignore_index=True)
+    if path.exists() and not args.report_only:  # a rerun of some cases replaces their rows
         old = pd.read_csv(path)
         new = pd.concat([old[~old["case"].isin(args.cases)], new], ignore_index=True)
     order = {c.name: i for i, c in enumerate(CASES)}
@@ -345,8 +380,19 @@ def main(argv=None) -> None:
     new.to_csv(path, index=False, float_format="%.6g")
     new.attrs["environment"] = _environment()
     new.attrs["normalization"] = args.normalization
+    new.attrs["global_level"] = args.global_level
     (out / f"{stem}.md").write_text(markdown(verdicts(new), new))
     print((out / f"{stem}.md").read_text())
+
+
+def _case_global_level(name: str, data_dir, options: dict) -> bool:
+    case = CASES_BY_NAME[name]
+    task = custom_task(case.load(data_dir), case_setup(case, (0,)), test_size=case.test_size, scale=False)
+    return global_level_used(task, options.get("global_level", "auto"))
+
+
+def _on_off(flag) -> str:
+    return "–" if flag is None or pd.isna(flag) else ("on" if bool(flag) else "off")
 
 
 def _environment() -> str:

@@ -5,14 +5,15 @@ forecasters by ``tests/darts_suite/run.py``) fits a 0.5 + N(0, 0.1²) series of 
 with ``input_chunk_length=10``, ``output_chunk_length=5``, 20 epochs and a Gaussian
 likelihood, forecasts 50 steps (autoregressively beyond 5) with 100 samples, and asks for
 a median within MAE 0.03 of the noiseless 0.5. This script repeats that over noise
-seeds, for Darts' ``BlockRNNModel`` (its default vanilla RNN, and LSTM) and for our LSTM
-with each ``normalization``:
+seeds, for Darts' ``BlockRNNModel`` (its default vanilla RNN, and LSTM) and for our
+forecasters with their defaults and with each ``normalization`` / ``global_level``:
 
-    python benchmarks/stationary.py            # about 1 minute on 2 CPU cores
+    python benchmarks/stationary.py            # about 2 minutes on 2 CPU cores
 
 A model that sees each window normalized by its own last value (and std) has to
 estimate the level from 10 noisy steps; a model on raw values can learn the global
-level. Prints the MAE's mean, median and worst case over the seeds, and how many draws
+level, and ``global_level`` gives it back to a normalized one.
+Prints the MAE's mean, median and worst case over the seeds, and how many draws
 meet Darts' bound; writes ``benchmarks/results/stationary.md``.
 """
 
@@ -28,7 +29,7 @@ from darts.models import BlockRNNModel
 from darts.utils import timeseries_generation as tg
 from darts.utils.likelihood_models.torch import GaussianLikelihood
 
-from rnn_forecast import LSTMForecaster
+from rnn_forecast import GRUForecaster, LSTMForecaster
 
 OUT = Path(__file__).resolve().parent / "results" / "stationary.md"
 TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
@@ -36,8 +37,12 @@ TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_sum
 VARIANTS = {
     "BlockRNNModel (default: RNN)": lambda kw: BlockRNNModel(**kw),
     "BlockRNNModel, model='LSTM'": lambda kw: BlockRNNModel(model="LSTM", **kw),
-    "LSTMForecaster (default: level_scale)": lambda kw: LSTMForecaster(**kw),
-    "LSTMForecaster, normalization='level'": lambda kw: LSTMForecaster(normalization="level", **kw),
+    "LSTMForecaster (default: level_scale, global_level='auto')": lambda kw: LSTMForecaster(**kw),
+    "GRUForecaster (default)": lambda kw: GRUForecaster(**kw),
+    "LSTMForecaster, global_level=True": lambda kw: LSTMForecaster(global_level=True, **kw),
+    "LSTMForecaster, global_level=False (0.2 default)": lambda kw: LSTMForecaster(global_level=False, **kw),
+    "LSTMForecaster, normalization='level', global_level=False":
+        lambda kw: LSTMForecaster(normalization="level", global_level=False, **kw),
     "LSTMForecaster, normalization=None": lambda kw: LSTMForecaster(normalization=None, **kw),
 }
 

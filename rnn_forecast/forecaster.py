@@ -34,9 +34,14 @@ from rnn_forecast import persistence
 from rnn_forecast._darts_private import _build_forecast_series_from_schema
 from rnn_forecast.callbacks import LossExplosionError, with_training_guards
 from rnn_forecast.cells import get_cell
+from rnn_forecast.global_level import training_reference
 from rnn_forecast.inference import can_skip_trainer, predict_windows
 from rnn_forecast.inputs import check_positive_int, fit_inputs, inference_inputs
-from rnn_forecast.module import RecurrentForecastModule, check_module_options, location_scale_masks
+from rnn_forecast.module import (
+    RecurrentForecastModule,
+    check_module_options,
+    location_scale_masks,
+)
 from rnn_forecast.windows import BatchedInferenceDataset, BatchedTrainingDataset, collate_batch
 
 
@@ -125,6 +130,21 @@ class RNNForecaster(MixedCovariatesTorchModel):
         RevIN (Kim et al. 2022) instead. With a likelihood, its location parameters are
         mapped back (and its spread parameters scaled): Gaussian, Laplace, Cauchy and
         quantile regression; other likelihoods need ``normalization=None``.
+    global_level
+        With a ``normalization``: let the network also see where each window lies
+        against the training series' overall level and spread (the window's last value,
+        mean and standard deviation, relative to the per-component mean and standard
+        deviation of the series given to the first ``fit``), through a linear map onto
+        the encoder's final state (:mod:`rnn_forecast.global_level`). Window
+        normalization alone forgets the level, which costs accuracy on a series that
+        keeps returning to one level; on a trend or a random walk the level misleads.
+        ``"auto"`` (default): on for the target components that are stationary in
+        every training series (ADF and KPSS tests, in ``fit``), off for the others and
+        entirely off when none is (and with ``fit_from_dataset``, which has no series
+        to test; ``load_weights`` takes what the weights were trained with);
+        ``True``: on for every component; ``False``: window normalization only (the
+        design before 0.3; models saved by earlier versions load with it).
+        docs/defaults.md has the measurements.
     loss_fn
         Training loss without a likelihood; ``None`` (default): ``torch.nn.L1Loss()``.
     rnn_backend
@@ -165,6 +185,7 @@ class RNNForecaster(MixedCovariatesTorchModel):
         decoder: str = "parallel",
         channel_independence: bool = True,
         normalization: str | None = "level_scale",
+        global_level: bool | str = "auto",
         rnn_backend: str = "auto",
         loss_fn: torch.nn.Module | None = None,
         **kwargs,
@@ -179,6 +200,8 @@ class RNNForecaster(MixedCovariatesTorchModel):
         # loss_fn=None reaches the module, whose default is L1 (also when Darts reloads it)
         self.pl_module_params = self._extract_pl_module_params(**self.model_params)
         _check_architecture(hidden_dim, n_rnn_layers, hidden_fc_sizes, dropout, activation)
+        if not (isinstance(global_level, bool) or global_level == "auto"):
+            raise ValueError(f"`global_level` must be True, False or 'auto', got {global_level!r}.")
         check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk_length,
                              normalization)
         if normalization is not None:  # fails early for a likelihood that cannot be mapped back
@@ -195,6 +218,7 @@ class RNNForecaster(MixedCovariatesTorchModel):
         self.decoder = decoder
         self.channel_independence = channel_independence
         self.normalization = normalization
+        self.global_level = global_level
         self._considers_static_covariates = use_static_covariates
         self._enable_user_checkpoints(kwargs.get("pl_trainer_kwargs") or {})
 
@@ -217,7 +241,12 @@ class RNNForecaster(MixedCovariatesTorchModel):
         past_dim = target_dim + (dims["past_covariates"] or 0) + (
             dims["historic_future_covariates"] or 0
         )
-        return RecurrentForecastModule(
+        reference = self.__dict__.pop("_fit_reference", None)
+        uses_level = self.normalization is not None and (
+            self.global_level is True
+            or (self.global_level == "auto" and reference is not None and bool(reference.used.any()))
+        )  # a plain bool: the checkpoint's hyperparameters load with weights_only
+        module = RecurrentForecastModule(
             cell=self.cell,
             past_dim=past_dim,
             target_dim=target_dim,
@@ -234,8 +263,12 @@ class RNNForecaster(MixedCovariatesTorchModel):
             channel_independence=self.channel_independence,
             static_components=static.shape[0] if static is not None else 1,
             normalization=self.normalization,
+            global_level=uses_level,
             **self.pl_module_params,
         )
+        if uses_level and reference is not None:
+            module.set_reference(*reference)
+        return module
 
     @property
     @override
@@ -579,6 +612,9 @@ class RNNForecaster(MixedCovariatesTorchModel):
             output_chunk_length=self.output_chunk_length, output_chunk_shift=self.output_chunk_shift,
             stride=kwargs.get("stride", 1), max_samples_per_ts=kwargs.get("max_samples_per_ts"),
         )
+        if not self.model_created and self.normalization is not None and self.global_level:
+            # the reference of `global_level`, read when Darts builds the network
+            self._fit_reference = training_reference(inputs["series"], self.global_level)
         persistence.prepare_run(self, resume)
         with persistence.interruptible(self):
             try:

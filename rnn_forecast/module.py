@@ -36,13 +36,20 @@ Design options (the defaults are the measured-best design, docs/defaults.md;
   so raw, unscaled series work as they are; ``"mean_scale"`` subtracts the window's
   mean instead (RevIN's statistics without its learned affine map); ``"level"`` only
   subtracts the last value (SegRNN's normalization); Darts'
-  ``use_reversible_instance_norm`` gives RevIN (Kim et al. 2022).
+  ``use_reversible_instance_norm`` gives RevIN (Kim et al. 2022);
+* ``global_level`` (with a normalization): each window's last value, mean and spread,
+  relative to the training data's mean and standard deviation
+  (:func:`~rnn_forecast.global_level.global_level_features`), shift the encoder's final
+  state, so a normalized network still knows where the window lies against the series'
+  usual level (:mod:`rnn_forecast.global_level`; the forecasters' ``"auto"`` turns it on
+  for stationary components).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn as nn
 from darts.models.forecasting.pl_forecasting_module import PLForecastingModule, io_processor
@@ -55,6 +62,7 @@ from darts.utils.data.torch_datasets.utils import (
 
 from rnn_forecast.backend import RNN_BACKENDS, run_rnn
 from rnn_forecast.cells import TORCH_CLASSES, get_cell
+from rnn_forecast.global_level import N_LEVEL_FEATURES, global_level_features
 from rnn_forecast.inputs import check_positive_int
 from rnn_forecast.layers import ParallelSegmentDecoder, SegmentEmbedding, build_mlp
 
@@ -67,7 +75,7 @@ NORMALIZATIONS = ("level_scale", "mean_scale", "level", None)
 #: head, components modelled jointly, no window normalization): the design of Darts'
 #: ``BlockRNNModel``, for comparisons. ``LSTMForecaster(..., **POINTWISE)``.
 POINTWISE = {"segment_length": None, "decoder": "mlp", "channel_independence": False,
-             "normalization": None}
+             "normalization": None, "global_level": False}
 #: ``segment_length="auto"``: at least this many segments, of at most this many steps.
 AUTO_MIN_SEGMENTS, AUTO_MAX_SEGMENT = 4, 48
 # likelihood -> (indices of its parameters that move with the data's level and scale,
@@ -141,6 +149,16 @@ class RecurrentForecastModule(PLForecastingModule):
         window's standard deviation (per component), then map the forecasts back (with a
         likelihood: its location parameters, and its spread parameters by the scale);
         ``"level"``: subtract the last value only; ``None``: none.
+    global_level
+        With a ``normalization``: map each window's
+        :func:`~rnn_forecast.global_level.global_level_features` (its last value, mean
+        and spread against a reference level and scale, per unit) through a linear
+        layer onto the encoder's final hidden state. The reference is the training
+        data's mean and standard deviation per component, with a mask of the components
+        whose features are used (:meth:`set_reference`; the forecasters set it in
+        ``fit``), or, when none was set, the statistics of the first batch the module
+        sees, every component used. Ignored without a normalization. Modules saved
+        before 0.3 load with ``False``.
     subtract_last
         Legacy (rnn_forecast 0.1 checkpoints): ``True`` means ``normalization="level"``,
         ``False`` means ``None``; overrides ``normalization`` when given.
@@ -171,6 +189,7 @@ class RecurrentForecastModule(PLForecastingModule):
         channel_independence: bool = True,
         static_components: int = 1,
         normalization: str | None = "level_scale",
+        global_level: bool = True,
         subtract_last: bool | None = None,
         **kwargs,
     ):
@@ -203,6 +222,10 @@ class RecurrentForecastModule(PLForecastingModule):
             location, spread = location_scale_masks(likelihood, self.nr_params, normalization)
             self.register_buffer("_location", location, False)
             self.register_buffer("_spread", spread, False)
+        self.global_level = False
+        if global_level and normalization is not None:
+            self._add_global_level(target_dim, N_LEVEL_FEATURES * (1 if channel_independence else target_dim),
+                                   hidden_dim)
 
         # one "unit" is a batch row, or one component of it with channel independence
         covariates = past_dim - target_dim
@@ -256,8 +279,13 @@ class RecurrentForecastModule(PLForecastingModule):
         """
         target = x_in.past_target  # (B, L, C)
         batch, length, C = target.shape
-        level = scale = None
+        level = scale = features = None
         if self.normalization is not None:
+            if self.global_level:
+                if not self._reference_known:  # a Python flag: no data-dependent branch to trace
+                    self.set_reference(target.mean(dim=(0, 1)), target.std(dim=(0, 1)))
+                features = global_level_features(target, self._reference_level, self._reference_scale)
+                features = features * self._level_mask  # (B, 3, C): unused components give 0
             level, scale = window_statistics(target, self.normalization)  # (B, 1, C) each
             target = (target - level) if scale is None else (target - level) / scale
         covariates = [t for t in (x_in.past_covariates, x_in.historic_future_covariates) if t is not None]
@@ -272,8 +300,13 @@ class RecurrentForecastModule(PLForecastingModule):
             if future is not None:
                 future = future.repeat_interleave(C, dim=0)
             channel = torch.arange(C, device=target.device).repeat(batch)
-        elif static is not None:
-            static = static.reshape(batch, -1)
+            if features is not None:  # (B, F, C) -> (B * C, F)
+                features = features.permute(0, 2, 1).reshape(batch * C, -1)
+        else:
+            if static is not None:
+                static = static.reshape(batch, -1)
+            if features is not None:
+                features = features.reshape(batch, -1)
         units = target.shape[0]
         steps = torch.cat([target, *covariates], dim=2)
         if static is not None:
@@ -281,6 +314,9 @@ class RecurrentForecastModule(PLForecastingModule):
         if self.embedding is not None:
             steps = self.embedding(steps)  # (U, L / w, hidden)
         _, state = self._encode(steps)
+        if features is not None:
+            shift = self.level_projection(features).unsqueeze(0)  # (1, U, hidden), every layer
+            state = (state[0] + shift, state[1]) if isinstance(state, tuple) else state + shift
 
         if self.decoder == "mlp":
             hidden = state[0] if isinstance(state, tuple) else state  # LSTM: (h, c)
@@ -296,6 +332,67 @@ class RecurrentForecastModule(PLForecastingModule):
         if level is not None:
             out = self._denormalize(out, level, scale)
         return PLModuleOutput(prediction=out)
+
+    @torch.no_grad()
+    def set_reference(self, level, scale, used=None) -> None:
+        """Set the reference of :func:`~rnn_forecast.global_level.global_level_features`.
+
+        Parameters
+        ----------
+        level, scale
+            ``(C,)`` per-component mean and standard deviation of the training data (a
+            scale of 0 or NaN, e.g. a constant component, becomes 1).
+        used
+            ``(C,)`` booleans: the components whose features reach the network
+            (default: all).
+        """
+        if not self.global_level:
+            return
+        level = torch.as_tensor(level, dtype=self._reference_level.dtype).reshape(-1)
+        scale = torch.as_tensor(scale, dtype=self._reference_scale.dtype).reshape(-1)
+        scale = torch.where(torch.isfinite(scale) & (scale > 0), scale, torch.ones_like(scale))
+        self._reference_level.copy_(level)
+        self._reference_scale.copy_(scale)
+        self._reference_known = True
+        if used is not None:
+            self._level_mask.copy_(torch.as_tensor(np.asarray(used, dtype=float)).reshape(-1))
+
+    def _add_global_level(self, target_dim: int, n_features: int, hidden_dim: int) -> None:
+        """The layer and buffers of ``global_level``; the reference is NaN until set."""
+        self.global_level = True
+        # NaN until set: by the forecaster's fit, or from the first batch seen
+        self.register_buffer("_reference_level", torch.full((target_dim,), float("nan")))
+        self.register_buffer("_reference_scale", torch.full((target_dim,), float("nan")))
+        self.register_buffer("_level_mask", torch.ones(target_dim))
+        self._reference_known = False
+        self.level_projection = nn.Linear(n_features, hidden_dim)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """``torch.nn.Module.load_state_dict``, also into a module built without the level.
+
+        A forecaster with ``global_level="auto"`` decides in ``fit`` (from the training
+        series); one that gets its weights by ``load_weights`` builds its network without
+        seeing them, so weights trained with the global level add it here.
+        """
+        weight = state_dict.get("level_projection.weight")
+        if weight is not None and not self.global_level and self.normalization is not None:
+            like = next(self.parameters())
+            self._add_global_level(state_dict["_reference_level"].shape[0], weight.shape[1], weight.shape[0])
+            self.level_projection.to(device=like.device, dtype=like.dtype)
+            for name in ("_reference_level", "_reference_scale", "_level_mask"):
+                setattr(self, name, getattr(self, name).to(device=like.device, dtype=like.dtype))
+            self.hparams["global_level"] = True  # what the weights were trained as, for the next save
+        result = super().load_state_dict(state_dict, strict=strict, assign=assign)
+        if self.global_level:
+            self._reference_known = bool(torch.isfinite(self._reference_level).all())
+        return result
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        super().on_load_checkpoint(checkpoint)
+        if self.global_level and "level_projection.weight" not in checkpoint["state_dict"]:
+            # saved before `global_level` existed: the module it was trained as had none
+            self.global_level = False
+            del self.level_projection, self._reference_level, self._reference_scale, self._level_mask
 
     def _denormalize(self, out: torch.Tensor, level: torch.Tensor, scale: torch.Tensor | None):
         """Map ``(B, T, C, P)`` outputs of the normalized problem back to the data's units.

@@ -151,9 +151,10 @@ def upgrade_legacy_parameters(model) -> None:
 
     0.1 had ``subtract_last`` where 0.2 has ``normalization`` (``True`` is ``"level"``,
     ``False`` is ``None``) and trained with Darts' MSE loss unless told otherwise, where
-    0.2's ``loss_fn=None`` means L1. Every other 0.1 parameter was recorded with its
-    value, so the old defaults stay in force: the loaded model forecasts, refits and
-    clones exactly as it did.
+    0.2's ``loss_fn=None`` means L1. Before 0.3 there was no ``global_level`` (now on by
+    default): such a model gets ``global_level=False``. Every other parameter was
+    recorded with its value, so the old defaults stay in force: the loaded model
+    forecasts, refits and clones exactly as it did.
     """
     params = model._model_params
     if "subtract_last" in params:
@@ -162,6 +163,9 @@ def upgrade_legacy_parameters(model) -> None:
         model.normalization = params["normalization"]
         if params.get("loss_fn") is None:
             params["loss_fn"] = torch.nn.MSELoss()
+    if "global_level" not in params:  # before 0.3: window normalization only
+        params["global_level"] = False
+        model.global_level = False
 
 
 def restore_loss(model) -> None:

@@ -7,6 +7,9 @@ the pinned commit and never copied into this repository::
 
     pip install -e ".[darts-suite]"   # testfixtures, which Darts' tests import
     python tests/darts_suite/run.py --darts-git /path/to/darts/.git
+    # after a change that touches one module's tests: rerun it, keep the others' results
+    python tests/darts_suite/run.py --darts-git /path/to/darts/.git --update \
+        --modules darts/tests/models/forecasting/test_probabilistic_models.py
 
 Three runs over the same modules (``stand_in.py``): Darts' ``BlockRNNModel`` itself,
 then ``LSTMForecaster`` and ``GRUForecaster`` in its place. The first run finds the tests
@@ -160,6 +163,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--modules", nargs="*", default=MODULES)
     parser.add_argument("--from-results", action="store_true",
                         help=f"only rewrite the doc's table from {RESULTS.name}")
+    parser.add_argument("--update", action="store_true",
+                        help=f"rerun only --modules and replace their tests in {RESULTS.name}, "
+                             "keeping the other modules' last results (same commit only)")
     args = parser.parse_args(argv)
     if args.from_results:
         saved = json.loads(RESULTS.read_text())
@@ -176,7 +182,16 @@ def main(argv: list[str] | None = None) -> None:
         selected = sorted(k for k, v in results["darts"].items() if v["uses_model"])
         for which in ("lstm", "gru"):
             results[which] = run_pytest(root, which, args.modules, work, select=selected)
-    record = {"commit": args.commit, "darts": darts.__version__, "results": counted_tests(results)}
+    results = counted_tests(results)
+    if args.update:
+        saved = json.loads(RESULTS.read_text())
+        if saved["commit"] != args.commit:
+            parser.error(f"--update: {RESULTS.name} holds commit {saved['commit']}, not {args.commit}")
+        rerun = {m.rsplit("/", 1)[-1] for m in args.modules}
+        for which, mine in results.items():
+            kept = {k: v for k, v in saved["results"][which].items() if module_of(k) not in rerun}
+            results[which] = {**kept, **mine}
+    record = {"commit": args.commit, "darts": darts.__version__, "results": results}
     RESULTS.write_text(json.dumps(record, indent=1, sort_keys=True))
     table = summarize(results)
     print(table)
