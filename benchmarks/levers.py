@@ -1,0 +1,116 @@
+"""What moves our forecasters on one main-job dataset: design options against the best peer.
+
+The main job (``benchmarks/main.py``) measures the defaults. This script takes one of its
+datasets under the same protocol (:func:`rnn_forecast.benchmark.setups.setup_for`, quick
+budget unless overridden), trains our two cells with each named variant of their
+options, and the named Darts peers with the same budget, over the same seeds:
+
+    python benchmarks/levers.py --dataset traffic                 # about 2 minutes
+    python benchmarks/levers.py --dataset traffic --epochs 12     # about 6 minutes
+
+Variants are real constructor options (or, for ``"no past covariates"``, the task's
+past covariates left out), so every row can be reproduced with the public API. Writes
+``benchmarks/results/levers_<dataset>_<epochs>ep.{md,csv}``: mean MASE ± sd per model,
+and the Welch p-value of each of our rows against the best peer.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from rnn_forecast import GRUForecaster, LSTMForecaster
+from rnn_forecast.benchmark.setups import DATASETS, build_task, setup_for
+from rnn_forecast.evaluation.contenders import DartsTorchContender, _budget, zoo
+from rnn_forecast.evaluation.costs import environment
+from rnn_forecast.evaluation.scoring import evaluate, quiet
+from rnn_forecast.evaluation.verdict import welch
+
+RESULTS = Path(__file__).resolve().parent / "results"
+#: name -> (constructor options, whether the past covariates are given)
+VARIANTS = {
+    "defaults": ({}, True),
+    "segments of 8": ({"segment_length": 8}, True),
+    "segments of 24": ({"segment_length": 24}, True),
+    "mean_scale": ({"normalization": "mean_scale"}, True),
+    "global_level off": ({"global_level": False}, True),
+    "mlp decoder": ({"decoder": "mlp"}, True),
+    "no past covariates": ({}, False),
+    "no past covariates, segments of 8": ({"segment_length": 8}, False),
+}
+CELLS = {"lstm": LSTMForecaster, "gru": GRUForecaster}
+
+
+def ours(variant: str, cell: str) -> DartsTorchContender:
+    """Our ``cell`` forecaster with ``variant``'s options and the main job's shared budget."""
+    options, past = VARIANTS[variant]
+
+    def build(setup, seed, trainer):
+        return CELLS[cell](input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
+                           hidden_dim=setup.hidden_dim, n_rnn_layers=setup.n_rnn_layers,
+                           **_budget(setup, seed, trainer), **options)
+
+    return DartsTorchContender(f"{cell.upper()}: {variant}", "ours", cell, build=build, past=past, future=True)
+
+
+def table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± sd MASE per model, and each of our rows against the best peer (Welch)."""
+    scores = rows.groupby("model", sort=False)["mase"].apply(list)
+    family = rows.groupby("model", sort=False)["family"].first()
+    train_s = rows.groupby("model", sort=False)["train_s"].median()
+    peers = [m for m in scores.index if family[m] == "peer"]
+    best_peer = min(peers, key=lambda m: sum(scores[m]) / len(scores[m])) if peers else None
+    out = []
+    for model, values in scores.items():
+        d = welch(values, scores[best_peer]) if best_peer and model != best_peer else None
+        out.append({
+            "model": model, "MASE": f"{pd.Series(values).mean():.4f} ± {pd.Series(values).std():.4f}",
+            "median train s": f"{train_s[model]:.1f}",
+            f"vs {best_peer}": "" if d is None else
+            f"{'better' if d.ratio < 1 else 'worse'}{' (within noise)' if d.within_noise else ''}, p={d.p_value:.2g}",
+        })
+    return pd.DataFrame(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=list(DATASETS), default="traffic")
+    parser.add_argument("--epochs", type=int, default=None, help="override the quick budget's epochs")
+    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS))
+    parser.add_argument("--peers", nargs="*", default=["Darts RNNModel-LSTM", "Darts BlockRNNModel-LSTM"],
+                        help="names of Darts peers of the main job to train alongside")
+    parser.add_argument("--seeds", nargs="+", type=int, default=None)
+    parser.add_argument("--data-dir", default=None)
+    args = parser.parse_args()
+    quiet()
+    torch.set_num_threads(1)
+    setup = setup_for(args.dataset, quick=True)
+    setup = replace(setup, epochs=args.epochs or setup.epochs, seeds=tuple(args.seeds or setup.seeds))
+    task = build_task(setup, args.data_dir)
+    contenders = [ours(v, c) for v in args.variants for c in args.cells]
+    contenders += [c for c in zoo(setup) if c.name in args.peers]
+    result = evaluate(task, contenders, "cpu", log=lambda *a: None)
+    rows = pd.DataFrame(result.rows)
+    stem = RESULTS / f"levers_{args.dataset}_{setup.epochs}ep"
+    rows.to_csv(stem.with_suffix(".csv"), index=False, float_format="%.6g")
+    env = environment(1, "cpu")
+    text = (
+        f"# Levers on {args.dataset} ({setup.epochs} epochs)\n\n"
+        f"Produced by `python benchmarks/levers.py --dataset {args.dataset} --epochs {setup.epochs}` "
+        f"(see its docstring): the main job's quick protocol (lookback {setup.lookback}, horizon "
+        f"{setup.horizon}, hidden size {setup.hidden_dim}, train stride {setup.train_stride}), "
+        f"{setup.epochs} epochs, seeds {', '.join(map(str, setup.seeds))}; MASE over the test period.\n\n"
+        + table(rows).to_markdown(index=False)
+        + f"\n\nHardware: {env['cpu']}, {env['cpu_cores']} cores, torch threads 1.\n"
+    )
+    stem.with_suffix(".md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
