@@ -25,10 +25,10 @@ import torch
 
 from rnn_forecast import GRUForecaster, LSTMForecaster
 from rnn_forecast.benchmark.setups import DATASETS, build_task, setup_for
-from rnn_forecast.evaluation.contenders import DartsTorchContender, _budget, zoo
+from rnn_forecast.evaluation.contenders import DartsTorchContender, _ours, zoo
 from rnn_forecast.evaluation.costs import environment
 from rnn_forecast.evaluation.scoring import evaluate, quiet
-from rnn_forecast.evaluation.verdict import welch
+from rnn_forecast.evaluation.verdict import mean_std, welch
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: name -> (constructor options, whether the past covariates are given)
@@ -48,13 +48,8 @@ CELLS = {"lstm": LSTMForecaster, "gru": GRUForecaster}
 def ours(variant: str, cell: str) -> DartsTorchContender:
     """Our ``cell`` forecaster with ``variant``'s options and the main job's shared budget."""
     options, past = VARIANTS[variant]
-
-    def build(setup, seed, trainer):
-        return CELLS[cell](input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
-                           hidden_dim=setup.hidden_dim, n_rnn_layers=setup.n_rnn_layers,
-                           **_budget(setup, seed, trainer), **options)
-
-    return DartsTorchContender(f"{cell.upper()}: {variant}", "ours", cell, build=build, past=past, future=True)
+    return DartsTorchContender(f"{cell.upper()}: {variant}", "ours", cell, build=_ours(CELLS[cell], **options),
+                               past=past, future=True)
 
 
 def table(rows: pd.DataFrame) -> pd.DataFrame:
@@ -66,9 +61,10 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
     best_peer = min(peers, key=lambda m: sum(scores[m]) / len(scores[m])) if peers else None
     out = []
     for model, values in scores.items():
+        mean, sd = mean_std(values)
         d = welch(values, scores[best_peer]) if best_peer and model != best_peer else None
         out.append({
-            "model": model, "MASE": f"{pd.Series(values).mean():.4f} ± {pd.Series(values).std():.4f}",
+            "model": model, "MASE": f"{mean:.4f} ± {sd:.4f}",
             "median train s": f"{train_s[model]:.1f}",
             f"vs {best_peer}": "" if d is None else
             f"{'better' if d.ratio < 1 else 'worse'}{' (within noise)' if d.within_noise else ''}, p={d.p_value:.2g}",

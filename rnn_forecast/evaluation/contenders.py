@@ -175,12 +175,13 @@ def _peer(setup: Setup, seed: int, trainer: dict) -> dict:
             "use_reversible_instance_norm": True}
 
 
-def _ours(cls):
+def _ours(cls, **options):
     def build(setup: Setup, seed: int, trainer: dict):
-        # the defaults (architecture, normalization, L1 loss) plus the shared budget
+        # the defaults (architecture, normalization, L1 loss), changed by `options`
+        # (benchmarks/levers.py), plus the shared budget
         return cls(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
                    hidden_dim=setup.hidden_dim, n_rnn_layers=setup.n_rnn_layers,
-                   **_budget(setup, seed, trainer))
+                   **_budget(setup, seed, trainer), **options)
     return build
 
 
