@@ -49,6 +49,16 @@ VARIANTS = {
                                    lambda: {"segment_length": "auto", "normalization": "level_scale"}),
     "auto segments, global level": ("automatic segments and global_level=True, forced on",
                                     lambda: {"segment_length": "auto", "global_level": True}),
+    "auto segments, dropout 0.5": ("automatic segments and dropout 0.5 (SegRNN's L=96 scripts)",
+                                   lambda: {"segment_length": "auto", "dropout": 0.5}),
+    "auto segments, hidden 256": ("automatic segments and hidden size 256 instead of 128",
+                                  lambda: {"segment_length": "auto", "hidden_dim": 256}),
+    "auto segments, hidden 512, dropout 0.5": ("automatic segments, SegRNN's hidden size 512 and dropout 0.5",
+                                               lambda: {"segment_length": "auto", "hidden_dim": 512,
+                                                        "dropout": 0.5}),
+    "auto segments, weight decay": ("automatic segments and AdamW, weight decay 0.01",
+                                    lambda: {"segment_length": "auto", "optimizer_cls": torch.optim.AdamW,
+                                             "optimizer_kwargs": {"lr": 1e-3, "weight_decay": 0.01}}),
     "segments of 12": ("segment length 12 instead of 48", lambda: {"segment_length": 12}),
     "MSE loss": ("MSE training loss instead of L1", lambda: {"loss_fn": torch.nn.MSELoss()}),
     "constant lr": ("no learning-rate decay",
@@ -71,12 +81,13 @@ def run(cell: str, variant: str, split, args) -> dict:
           f"MSE {result['mse']:.4f} MAE {result['mae']:.4f} ({result['train_s']:.0f} s, "
           f"{result['epochs']} epochs)", flush=True)
     return {"dataset": args.dataset, "horizon": args.horizon, "lookback": args.lookback,
-            "cell": cell, "variant": variant, "seed": args.seed, **result}
+            "cell": cell, "variant": variant, "seed": args.seed, **result,
+            "hidden_dim": overrides.get("hidden_dim", args.hidden_dim)}
 
 
 def write(rows: list[dict], args) -> pd.DataFrame:
     new = pd.DataFrame(rows).assign(
-        hidden_dim=args.hidden_dim, batch_size=args.batch_size, max_epochs=args.epochs,
+        batch_size=args.batch_size, max_epochs=args.epochs,
         train_stride=args.train_stride, device=_device(),
     )
     table = merge_into_csv(RESULTS / "ablation.csv", new, KEY)
@@ -125,7 +136,9 @@ def main(argv=None) -> None:
                         default=[v for v in VARIANTS if v not in (
                             "no segments", "40 epochs", "level_scale", "auto segments",
                             "auto segments, level_scale", "segments of 12",
-                            "auto segments, global level")])
+                            "auto segments, global level", "auto segments, dropout 0.5",
+                            "auto segments, hidden 256", "auto segments, hidden 512, dropout 0.5",
+                            "auto segments, weight decay")])
     add_training_arguments(parser)
     args = parser.parse_args(argv)
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)

@@ -17,6 +17,9 @@ and the Welch p-value of each of our rows against the best peer.
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,9 +48,22 @@ VARIANTS = {
 CELLS = {"lstm": LSTMForecaster, "gru": GRUForecaster}
 
 
+def variant_options(variant: str) -> tuple[dict, bool]:
+    """A variant's constructor options and whether it gets the past covariates.
+
+    Besides :data:`VARIANTS`, ``"segments of N"`` (any ``N``) is understood.
+    """
+    if variant in VARIANTS:
+        return VARIANTS[variant]
+    match = re.fullmatch(r"(no past covariates, )?segments of (\d+)", variant)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"unknown variant {variant!r}: one of {list(VARIANTS)} or 'segments of N'")
+    return {"segment_length": int(match.group(2))}, match.group(1) is None
+
+
 def ours(variant: str, cell: str) -> DartsTorchContender:
     """Our ``cell`` forecaster with ``variant``'s options and the main job's shared budget."""
-    options, past = VARIANTS[variant]
+    options, past = variant_options(variant)
     return DartsTorchContender(f"{cell.upper()}: {variant}", "ours", cell, build=_ours(CELLS[cell], **options),
                                past=past, future=True)
 
@@ -63,12 +79,12 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
     for model, values in scores.items():
         mean, sd = mean_std(values)
         d = welch(values, scores[best_peer]) if best_peer and model != best_peer else None
-        out.append({
-            "model": model, "MASE": f"{mean:.4f} ± {sd:.4f}",
-            "median train s": f"{train_s[model]:.1f}",
-            f"vs {best_peer}": "" if d is None else
-            f"{'better' if d.ratio < 1 else 'worse'}{' (within noise)' if d.within_noise else ''}, p={d.p_value:.2g}",
-        })
+        row = {"model": model, "MASE": f"{mean:.4f} ± {sd:.4f}", "median train s": f"{train_s[model]:.1f}"}
+        if best_peer:
+            row[f"vs {best_peer}"] = "" if d is None else (
+                f"{'better' if d.ratio < 1 else 'worse'}{' (within noise)' if d.within_noise else ''}, "
+                f"p={d.p_value:.2g}")
+        out.append(row)
     return pd.DataFrame(out)
 
 
@@ -76,13 +92,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=list(DATASETS), default="traffic")
     parser.add_argument("--epochs", type=int, default=None, help="override the quick budget's epochs")
-    parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS),
+                        help=f"any of {list(VARIANTS)}, or 'segments of N'")
     parser.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS))
     parser.add_argument("--peers", nargs="*", default=["Darts RNNModel-LSTM", "Darts BlockRNNModel-LSTM"],
                         help="names of Darts peers of the main job to train alongside")
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: benchmarks/results)")
     args = parser.parse_args()
+    for variant in args.variants:
+        variant_options(variant)
     quiet()
     torch.set_num_threads(1)
     setup = setup_for(args.dataset, quick=True)
@@ -92,12 +112,13 @@ def main() -> None:
     contenders += [c for c in zoo(setup) if c.name in args.peers]
     result = evaluate(task, contenders, "cpu", log=lambda *a: None)
     rows = pd.DataFrame(result.rows)
-    stem = RESULTS / f"levers_{args.dataset}_{setup.epochs}ep"
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"levers_{args.dataset}_{setup.epochs}ep"
     rows.to_csv(stem.with_suffix(".csv"), index=False, float_format="%.6g")
     env = environment(1, "cpu")
     text = (
         f"# Levers on {args.dataset} ({setup.epochs} epochs)\n\n"
-        f"Produced by `python benchmarks/levers.py --dataset {args.dataset} --epochs {setup.epochs}` "
+        f"Produced by `python benchmarks/levers.py {shlex.join(sys.argv[1:])}` "
         f"(see its docstring): the main job's quick protocol (lookback {setup.lookback}, horizon "
         f"{setup.horizon}, hidden size {setup.hidden_dim}, train stride {setup.train_stride}), "
         f"{setup.epochs} epochs, seeds {', '.join(map(str, setup.seeds))}; MASE over the test period.\n\n"

@@ -253,3 +253,16 @@ def test_indicator_covariates_stay_zero_one_and_the_rest_is_standardized():
     for kind in (task.past_covariates, task.future_covariates):
         np.testing.assert_array_equal(kind[0]["holiday"].values(), covariates["holiday"].values())
         assert abs(kind[0]["temp"].values()[:300].mean()) < 0.2
+
+
+def test_levers_understands_its_named_variants_and_any_segment_length():
+    import argparse
+
+    spec = importlib.util.spec_from_file_location("benchmarks_levers", REPO_ROOT / "benchmarks" / "levers.py")
+    levers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(levers)
+    assert levers.variant_options("defaults") == ({}, True)
+    assert levers.variant_options("segments of 21") == ({"segment_length": 21}, True)
+    assert levers.variant_options("no past covariates, segments of 6") == ({"segment_length": 6}, False)
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown variant 'segments of eight'"):
+        levers.variant_options("segments of eight")
