@@ -58,7 +58,7 @@ VARIANTS = {
                                                         "dropout": 0.5}),
     "auto segments, weight decay": ("automatic segments and AdamW, weight decay 0.01",
                                     lambda: {"segment_length": "auto", "optimizer_cls": torch.optim.AdamW,
-                                             "optimizer_kwargs": {"lr": 1e-3, "weight_decay": 0.01}}),
+                                             "optimizer_kwargs": {"weight_decay": 0.01}}),
     "segments of 12": ("segment length 12 instead of 48", lambda: {"segment_length": 12}),
     "MSE loss": ("MSE training loss instead of L1", lambda: {"loss_fn": torch.nn.MSELoss()}),
     "constant lr": ("no learning-rate decay",

@@ -72,7 +72,11 @@ def trainer_kwargs(patience: int, progress: bool) -> dict:
 
 def our_model(cell: str, horizon: int, lookback: int, args, work_dir: str,
               **overrides) -> RNNForecaster:
-    """The configuration of docs/accuracy.md; ``overrides`` replace constructor arguments."""
+    """The configuration of docs/accuracy.md; ``overrides`` replace constructor arguments.
+
+    ``optimizer_kwargs`` in ``overrides`` are added to the configured learning rate
+    (``args.lr``) rather than replacing it.
+    """
     params = dict(
         input_chunk_length=lookback,
         output_chunk_length=horizon,
@@ -97,6 +101,8 @@ def our_model(cell: str, horizon: int, lookback: int, args, work_dir: str,
         model_name=f"{cell}",
         pl_trainer_kwargs=trainer_kwargs(args.patience, args.progress),
     )
+    optimizer_kwargs = {**params["optimizer_kwargs"], **overrides.get("optimizer_kwargs", {})}
+    overrides = {**overrides, "optimizer_kwargs": optimizer_kwargs}
     return RNNForecaster(**{**params, **overrides})
 
 
