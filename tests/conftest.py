@@ -11,6 +11,12 @@ from rnn_forecast import datasets as ds
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# The README's command sets a relative RNN_FORECAST_DATA (../shared/datasets); tests that
+# run a command in another working directory would resolve it there. Anchor it to the
+# directory pytest was started from, once, before any test runs.
+if os.environ.get(ds.DATA_ENV_VAR):
+    os.environ[ds.DATA_ENV_VAR] = str(Path(os.environ[ds.DATA_ENV_VAR]).resolve())
+
 
 def shared_data_dir() -> Path:
     """$RNN_FORECAST_DATA, else ``<repo root>/../shared/datasets``."""
