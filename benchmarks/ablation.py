@@ -31,6 +31,35 @@ from accuracy import RESULTS, _device, add_training_arguments, fit_and_score, lo
 
 KEY = ["dataset", "horizon", "lookback", "cell", "variant", "seed"]
 
+# lever -> (what changes, overrides), each measured on top of the automatic segments (the
+# lookback-96 levers of #19); becomes the variant "auto segments, <lever>", whose ΔMSE is
+# taken against "auto segments" (:func:`reference`)
+ON_AUTO_SEGMENTS = {
+    "level_scale": ("the 0.2 defaults: automatic segments and level_scale",
+                    lambda: {"normalization": "level_scale"}),
+    "global level": ("automatic segments and global_level=True, forced on", lambda: {"global_level": True}),
+    "dropout 0.5": ("automatic segments and dropout 0.5 (SegRNN's L=96 scripts)", lambda: {"dropout": 0.5}),
+    "hidden 256": ("automatic segments and hidden size 256 instead of 128", lambda: {"hidden_dim": 256}),
+    "hidden 512, dropout 0.5": ("automatic segments, SegRNN's hidden size 512 and dropout 0.5",
+                                lambda: {"hidden_dim": 512, "dropout": 0.5}),
+    "weight decay": ("automatic segments and AdamW, weight decay 0.01",
+                     lambda: {"optimizer_cls": torch.optim.AdamW, "optimizer_kwargs": {"weight_decay": 0.01}}),
+    "MSE loss": ("automatic segments and MSE training loss instead of L1",
+                 lambda: {"loss_fn": torch.nn.MSELoss()}),
+    "RevIN": ("automatic segments and reversible instance norm instead of subtract-last",
+              lambda: {"normalization": None, "use_reversible_instance_norm": True}),
+    "constant lr": ("automatic segments and no learning-rate decay",
+                    lambda: {"lr_scheduler_cls": None, "lr_scheduler_kwargs": None}),
+    "batch 256": ("automatic segments and batches of 256 (SegRNN's) instead of 64", lambda: {"batch_size": 256}),
+    "no dropout": ("automatic segments and dropout 0 instead of 0.1", lambda: {"dropout": 0.0}),
+}
+AUTO_SEGMENTS = "auto segments"
+
+
+def _on_auto_segments(overrides):
+    return lambda: {"segment_length": "auto", **overrides()}
+
+
 # variant -> (what changes, constructor overrides); callables so each run gets fresh modules
 VARIANTS = {
     "full": ("nothing (the docs/accuracy.md configuration)", lambda: {}),
@@ -43,34 +72,9 @@ VARIANTS = {
               lambda: {"normalization": None, "use_reversible_instance_norm": True}),
     "level_scale": ("subtract the last value and divide by the window's std (the 0.2 default)",
                     lambda: {"normalization": "level_scale"}),
-    "auto segments": ("segment_length='auto' (min(48, ceil(L / 4)))",
-                      lambda: {"segment_length": "auto"}),
-    "auto segments, level_scale": ("the 0.2 defaults: automatic segments and level_scale",
-                                   lambda: {"segment_length": "auto", "normalization": "level_scale"}),
-    "auto segments, global level": ("automatic segments and global_level=True, forced on",
-                                    lambda: {"segment_length": "auto", "global_level": True}),
-    "auto segments, dropout 0.5": ("automatic segments and dropout 0.5 (SegRNN's L=96 scripts)",
-                                   lambda: {"segment_length": "auto", "dropout": 0.5}),
-    "auto segments, hidden 256": ("automatic segments and hidden size 256 instead of 128",
-                                  lambda: {"segment_length": "auto", "hidden_dim": 256}),
-    "auto segments, hidden 512, dropout 0.5": ("automatic segments, SegRNN's hidden size 512 and dropout 0.5",
-                                               lambda: {"segment_length": "auto", "hidden_dim": 512,
-                                                        "dropout": 0.5}),
-    "auto segments, weight decay": ("automatic segments and AdamW, weight decay 0.01",
-                                    lambda: {"segment_length": "auto", "optimizer_cls": torch.optim.AdamW,
-                                             "optimizer_kwargs": {"weight_decay": 0.01}}),
-    "auto segments, MSE loss": ("automatic segments and MSE training loss instead of L1",
-                                lambda: {"segment_length": "auto", "loss_fn": torch.nn.MSELoss()}),
-    "auto segments, RevIN": ("automatic segments and reversible instance norm instead of subtract-last",
-                             lambda: {"segment_length": "auto", "normalization": None,
-                                      "use_reversible_instance_norm": True}),
-    "auto segments, constant lr": ("automatic segments and no learning-rate decay",
-                                   lambda: {"segment_length": "auto", "lr_scheduler_cls": None,
-                                            "lr_scheduler_kwargs": None}),
-    "auto segments, batch 256": ("automatic segments and batches of 256 (SegRNN's) instead of 64",
-                                 lambda: {"segment_length": "auto", "batch_size": 256}),
-    "auto segments, no dropout": ("automatic segments and dropout 0 instead of 0.1",
-                                  lambda: {"segment_length": "auto", "dropout": 0.0}),
+    AUTO_SEGMENTS: ("segment_length='auto' (min(48, ceil(L / 4)))", lambda: {"segment_length": "auto"}),
+    **{f"{AUTO_SEGMENTS}, {lever}": (what, _on_auto_segments(overrides))
+       for lever, (what, overrides) in ON_AUTO_SEGMENTS.items()},
     "segments of 12": ("segment length 12 instead of 48", lambda: {"segment_length": 12}),
     "MSE loss": ("MSE training loss instead of L1", lambda: {"loss_fn": torch.nn.MSELoss()}),
     "constant lr": ("no learning-rate decay",
@@ -109,7 +113,7 @@ def write(rows: list[dict], args) -> pd.DataFrame:
 
 def reference(variant: str) -> str:
     """The variant a row's ΔMSE is taken against: ``"auto segments, X"`` changes X only."""
-    return "auto segments" if variant.startswith("auto segments, ") else "full"
+    return AUTO_SEGMENTS if variant.startswith(f"{AUTO_SEGMENTS}, ") else "full"
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -154,7 +158,7 @@ def main(argv=None) -> None:
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS),
                         # the default list is the lookback-720 ablation of docs/accuracy.md;
                         # the "auto segments, ..." levers are the lookback-96 ones (#19)
-                        default=[v for v in VARIANTS if not v.startswith("auto segments")
+                        default=[v for v in VARIANTS if not v.startswith(AUTO_SEGMENTS)
                                  and v not in ("no segments", "40 epochs", "level_scale",
                                                "segments of 12")])
     add_training_arguments(parser)

@@ -151,6 +151,15 @@ def repeat_last(test, lookback: int, horizon: int) -> tuple[float, float]:
     return float(np.mean(error**2)), float(np.mean(np.abs(error)))
 
 
+#: how our models are named in the results (``"LSTM (ours)"``)
+OURS = " (ours)"
+
+
+def ours_name(cell: str) -> str:
+    """The results' model name of our ``cell`` forecaster."""
+    return f"{cell.upper()}{OURS}"
+
+
 def run(dataset: str, horizon: int, lookback: int, args) -> list[dict]:
     split = load(dataset, lookback, args.data_dir)
     rows = []
@@ -158,7 +167,7 @@ def run(dataset: str, horizon: int, lookback: int, args) -> list[dict]:
     mse, mae = repeat_last(split.test, lookback, horizon)
     rows.append({**base, "model": "repeat last value", "mse": mse, "mae": mae, "epochs": 0,
                  "train_s": 0.0, "params": 0})
-    candidates = {f"{cell.upper()} (ours)": (lambda d, c=cell: our_model(c, horizon, lookback, args, d))
+    candidates = {ours_name(cell): (lambda d, c=cell: our_model(c, horizon, lookback, args, d))
                   for cell in args.cells}
     if not args.no_dlinear:
         candidates["DLinear (Darts)"] = lambda d: dlinear(horizon, lookback, args, d)
@@ -240,7 +249,7 @@ def _markdown(table: pd.DataFrame, out: Path) -> None:
                       "|---|" + "---|" * (trained.model.nunique() + 1)]
             for horizon, runs in trained[trained.seed == trained.seed.min()].groupby("horizon"):
                 by_model = runs.set_index("model")
-                ours = trained[(trained.horizon == horizon) & trained.model.str.endswith("(ours)")]
+                ours = trained[(trained.horizon == horizon) & trained.model.str.endswith(OURS)]
                 segments = ", ".join(sorted(ours.segment_length.astype(str).unique()))
                 lines.append(f"| {horizon} | " + " | ".join(
                     f"{by_model.loc[m, 'train_s']:.0f} s ({by_model.loc[m, 'epochs']:.0f})"
@@ -251,7 +260,8 @@ def _markdown(table: pd.DataFrame, out: Path) -> None:
 
 def _against_published(part: pd.DataFrame, dataset: str) -> list[str]:
     """Our cells' mean MSE against the best published number at each horizon: the gap."""
-    cells = [m for m in ("LSTM (ours)", "GRU (ours)") if m in part.index.get_level_values("model")]
+    models = part.index.get_level_values("model")
+    cells = [ours_name(c) for c in ("lstm", "gru") if ours_name(c) in models]
     lines = ["Against the best published MSE at lookback 96 (gap = ours - published; <= 0 meets it):", "",
              "| horizon | best published | " + " | ".join(f"{c} (seeds) | gap" for c in cells) + " |",
              "|---|---|" + "---|---|" * len(cells)]

@@ -34,6 +34,9 @@ docs/defaults.md::
 
 ``--global-level on`` (or ``off``) forces our forecasters' ``global_level`` instead of
 the default ``"auto"``; results in ``battery_global_level_on.csv``/``.md`` (``_off``).
+``--hidden-dim N`` and ``--lr X`` change our forecasters' capacity and learning rate
+(results in ``battery_hidden_N``/``battery_lr_X``): does a default overfit the short
+series?
 """
 
 from __future__ import annotations
@@ -303,7 +306,9 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
              f"`{rows.attrs.get('normalization', 'level_scale')}`"
              f"{' (the default)' if rows.attrs.get('normalization', 'level_scale') == 'level_scale' else ''}"
              f"; `global_level`: `{level}`"
-             f"{' (the default; *level* says where its stationarity tests turned it on)' if level == 'auto' else ''}.",
+             f"{' (the default; *level* says where its stationarity tests turned it on)' if level == 'auto' else ''}."
+             + "".join(f" Our forecasters also get `{k}={v}` (not their default)."
+                       for k, v in rows.attrs.get("overrides", {}).items()),
              "",
              "| case | series | freq | length | L/H/m | epochs | seeds | LSTM (ours) | GRU (ours) | "
              "BlockRNN LSTM | BlockRNN GRU | Naive | Seasonal naive | level | ratio | outcome |",
@@ -340,6 +345,9 @@ def main(argv=None) -> None:
                         default="level_scale", help="our forecasters' normalization (default: theirs, level_scale)")
     parser.add_argument("--global-level", choices=["auto", "on", "off"], default="auto",
                         help="our forecasters' global_level (default: theirs, auto)")
+    parser.add_argument("--hidden-dim", type=int, default=None,
+                        help="our forecasters' hidden_dim (default: theirs, 64)")
+    parser.add_argument("--lr", type=float, default=None, help="our forecasters' learning rate (default: Darts', 1e-3)")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--report-only", action="store_true",
@@ -359,6 +367,12 @@ def main(argv=None) -> None:
     if args.global_level != "auto":
         options["global_level"] = args.global_level == "on"
         stem += f"_global_level_{args.global_level}"
+    if args.hidden_dim is not None:
+        options["hidden_dim"] = args.hidden_dim
+        stem += f"_hidden_{args.hidden_dim}"
+    if args.lr is not None:
+        options["optimizer_kwargs"] = {"lr": args.lr}
+        stem += f"_lr_{args.lr:g}"
     path = out / f"{stem}.csv"
     if args.report_only:
         new = pd.read_csv(path)
@@ -381,6 +395,7 @@ def main(argv=None) -> None:
     new.attrs["environment"] = _environment()
     new.attrs["normalization"] = args.normalization
     new.attrs["global_level"] = args.global_level
+    new.attrs["overrides"] = {k: v for k, v in (("hidden_dim", args.hidden_dim), ("lr", args.lr)) if v is not None}
     (out / f"{stem}.md").write_text(markdown(verdicts(new), new))
     print((out / f"{stem}.md").read_text())
 

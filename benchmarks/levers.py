@@ -9,7 +9,10 @@ options, and the named Darts peers with the same budget, over the same seeds:
     python benchmarks/levers.py --dataset traffic --epochs 12     # about 6 minutes
 
 Variants are real constructor options (or, for ``"no past covariates"``, the task's
-past covariates left out), so every row can be reproduced with the public API. Writes
+past covariates left out), so every row can be reproduced with the public API: the
+names of :data:`VARIANTS`, ``"segments of N"``, or any options written as
+``"option=value;option=value"`` (Python literals or bare strings as values; ``past=False``
+leaves the past covariates out), e.g. ``"normalization=mean_scale;segment_length=8"``. Writes
 ``benchmarks/results/levers_<dataset>_<epochs>ep.{md,csv}``: mean MASE ± sd per model,
 and the Welch p-value of each of our rows against the best peer.
 """
@@ -17,6 +20,7 @@ and the Welch p-value of each of our rows against the best peer.
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import shlex
 import sys
@@ -51,14 +55,38 @@ CELLS = {"lstm": LSTMForecaster, "gru": GRUForecaster}
 def variant_options(variant: str) -> tuple[dict, bool]:
     """A variant's constructor options and whether it gets the past covariates.
 
-    Besides :data:`VARIANTS`, ``"segments of N"`` (any ``N``) is understood.
+    Besides :data:`VARIANTS`, ``"segments of N"`` (any ``N``) and
+    ``"option=value;option=value"`` (:func:`_literal_options`) are understood.
     """
     if variant in VARIANTS:
         return VARIANTS[variant]
+    if "=" in variant:
+        return _literal_options(variant)
     match = re.fullmatch(r"(no past covariates, )?segments of (\d+)", variant)
     if match is None:
         raise argparse.ArgumentTypeError(f"unknown variant {variant!r}: one of {list(VARIANTS)} or 'segments of N'")
     return {"segment_length": int(match.group(2))}, match.group(1) is None
+
+
+def _literal_options(variant: str) -> tuple[dict, bool]:
+    """``"normalization=mean_scale;past=False"`` -> ``({"normalization": "mean_scale"}, False)``.
+
+    Values are Python literals (``8``, ``None``, ``[64]``, ``'mean_scale'``); anything else
+    is taken as a string. The forecaster's constructor checks them (:func:`main`).
+    """
+    options = {}
+    for part in variant.split(";"):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise argparse.ArgumentTypeError(f"variant {variant!r}: {part!r} is not option=value")
+        try:
+            options[name.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):  # a bare word is a string: normalization=mean_scale
+            options[name.strip()] = value.strip()
+    past = options.pop("past", True)
+    if not isinstance(past, bool):
+        raise argparse.ArgumentTypeError(f"variant {variant!r}: past must be True or False")
+    return options, past
 
 
 def ours(variant: str, cell: str) -> DartsTorchContender:
@@ -93,7 +121,7 @@ def main() -> None:
     parser.add_argument("--dataset", choices=list(DATASETS), default="traffic")
     parser.add_argument("--epochs", type=int, default=None, help="override the quick budget's epochs")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS),
-                        help=f"any of {list(VARIANTS)}, or 'segments of N'")
+                        help=f"any of {list(VARIANTS)}, 'segments of N' or 'option=value;option=value'")
     parser.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS))
     parser.add_argument("--peers", nargs="*", default=["Darts RNNModel-LSTM", "Darts BlockRNNModel-LSTM"],
                         help="names of Darts peers of the main job to train alongside")
@@ -107,6 +135,11 @@ def main() -> None:
     torch.set_num_threads(1)
     setup = setup_for(args.dataset, quick=True)
     setup = replace(setup, epochs=args.epochs or setup.epochs, seeds=tuple(args.seeds or setup.seeds))
+    for variant in args.variants:  # an unknown or invalid option fails here, not after minutes of training
+        try:
+            _ours(CELLS[args.cells[0]], **variant_options(variant)[0])(setup, 0, {})
+        except (TypeError, ValueError) as error:
+            parser.error(f"variant {variant!r}: {error}")
     task = build_task(setup, args.data_dir)
     contenders = [ours(v, c) for v in args.variants for c in args.cells]
     contenders += [c for c in zoo(setup) if c.name in args.peers]

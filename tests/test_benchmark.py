@@ -266,3 +266,11 @@ def test_levers_understands_its_named_variants_and_any_segment_length():
     assert levers.variant_options("no past covariates, segments of 6") == ({"segment_length": 6}, False)
     with pytest.raises(argparse.ArgumentTypeError, match="unknown variant 'segments of eight'"):
         levers.variant_options("segments of eight")
+    assert levers.variant_options("normalization=mean_scale; segment_length=8;past=False") == (
+        {"normalization": "mean_scale", "segment_length": 8}, False)
+    assert levers.variant_options("hidden_fc_sizes=[64, 32];normalization=None;decoder='mlp'") == (
+        {"hidden_fc_sizes": [64, 32], "normalization": None, "decoder": "mlp"}, True)
+    with pytest.raises(argparse.ArgumentTypeError, match="'segment_length 8' is not option=value"):
+        levers.variant_options("dropout=0.1;segment_length 8")
+    with pytest.raises(argparse.ArgumentTypeError, match="past must be True or False"):
+        levers.variant_options("past=0")
