@@ -129,17 +129,17 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: benchmarks/results)")
     args = parser.parse_args()
-    for variant in args.variants:
-        variant_options(variant)
-    quiet()
-    torch.set_num_threads(1)
     setup = setup_for(args.dataset, quick=True)
     setup = replace(setup, epochs=args.epochs or setup.epochs, seeds=tuple(args.seeds or setup.seeds))
-    for variant in args.variants:  # an unknown or invalid option fails here, not after minutes of training
+    for variant in args.variants:  # an unknown variant or invalid option fails here, not after minutes of training
         try:
             _ours(CELLS[args.cells[0]], **variant_options(variant)[0])(setup, 0, {})
+        except argparse.ArgumentTypeError as error:
+            parser.error(str(error))
         except (TypeError, ValueError) as error:
             parser.error(f"variant {variant!r}: {error}")
+    quiet()
+    torch.set_num_threads(1)
     task = build_task(setup, args.data_dir)
     contenders = [ours(v, c) for v in args.variants for c in args.cells]
     contenders += [c for c in zoo(setup) if c.name in args.peers]
