@@ -7,20 +7,36 @@ seed, as a new user would: our ``LSTMForecaster``/``GRUForecaster`` and Darts'
 series is forecast in non-overlapping ``horizon``-step windows by Darts'
 ``historical_forecasts`` (trained models fitted once; the naive baselines refitted at
 every origin), and scored by MASE (scale: the in-sample seasonal naive error with the
-case's season ``m``). The data come from ``../shared/datasets`` (also resampled and
-sliced) and from ``statsmodels.datasets``, which ships with Darts' dependencies; nothing
-is downloaded and nothing is written but the results.
+case's season ``m``, the calendar's: 24 for hourly data, 7 for daily, 12 for monthly...;
+weekly data get 52 only where the lookback holds a year, else 1).
+
+34 cases, from 10-minute to yearly: seasonal, trending, level-stationary series and
+random walks (``random_walk=True``: six), in units from fractions of a percent to
+billions of shares; 17 short ones of 60-300 points (``-short``). The data come from
+``../shared/datasets`` through the project's loaders (resampled and sliced), from the
+data sets that ship inside ``statsmodels`` (a Darts dependency: ``co2``, ``elnino``,
+``sunspots``, ``nile``, ``elec_equip``, ``macrodata``, ``interest_inflation``) and from
+matplotlib's sample data (the ``[dev]`` extra: monthly S&P 500); nothing is downloaded
+and nothing is written but the results. The *season rule* column says which season
+:func:`rnn_forecast.seasonality.infer_season` picks on each training part.
 
 A case *passes* when the better of our two cells beats the best naive forecast
 (seasonal naive or naive) by MASE over the seeds (Welch's p < 0.05 against the
 deterministic baseline); on a random walk, where no model can beat the naive forecast
 on average, it passes when it ties it: within 2 % of its MASE, and it is reported as
-a tie, or as a loss when worse.
+a tie, or as a loss when worse. The report ends with the counts the battery is judged
+by: the seasonal or trending cases where the better cell beats the best naive forecast
+beyond noise, the level-stationary ones likewise, the cases where it is more than 2 %
+worse than the best naive forecast, and the random walks tied.
 
-Commands (2 CPU cores; ``--cases`` picks a subset, ``--seeds`` the seeds)::
+Commands (2 CPU cores; ``--cases`` picks a subset, ``--seeds`` the seeds, ``--fast`` the
+fast subset of short cases that ``tests/test_battery.py`` runs, ``--no-block-rnn`` leaves
+Darts' ``BlockRNNModel`` out)::
 
     RNN_FORECAST_DATA=../shared/datasets python benchmarks/battery.py
     RNN_FORECAST_DATA=../shared/datasets python benchmarks/battery.py --cases co2-weekly --seeds 0
+    RNN_FORECAST_DATA=../shared/datasets python benchmarks/battery.py --fast --seeds 0 --no-block-rnn \
+        --out /tmp/battery_fast
 
 Writes ``benchmarks/results/battery.csv`` (one row per case, model and seed; a rerun of
 some cases replaces their rows) and ``benchmarks/results/battery.md``. With
@@ -42,6 +58,7 @@ series?
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 import time
@@ -62,7 +79,7 @@ from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines  #
 from rnn_forecast.evaluation.scoring import evaluate, quiet  # noqa: E402
 from rnn_forecast.evaluation.task import Setup, custom_task  # noqa: E402
 from rnn_forecast.evaluation.verdict import mean_std, versus_best_baseline  # noqa: E402
-from rnn_forecast.global_level import stationary_components  # noqa: E402
+from rnn_forecast.seasonality import infer_season  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: A random-walk case ties the naive forecast when its MASE is within this factor of it.
@@ -89,8 +106,14 @@ class Case:
         ``n_epochs``.
     test_size
         Fraction of the series forecast (non-overlapping windows).
+    pattern
+        What dominates the series: ``"seasonal"``, ``"trend"``, ``"seasonal, trend"``,
+        ``"level"`` (returns to a level) or ``"random walk"``; the summary counts the
+        seasonal or trending cases apart.
     random_walk
         A series where the naive forecast is the honest best (a tie passes).
+    fast
+        In the fast subset (``--fast``) that ``tests/test_battery.py`` runs.
     """
 
     name: str
@@ -101,7 +124,18 @@ class Case:
     season: int
     epochs: int
     test_size: float = 0.2
+    pattern: str = "seasonal"
     random_walk: bool = False
+    fast: bool = False
+
+    @property
+    def short(self) -> bool:
+        """A short series (60-300 points), as its name says."""
+        return "-short" in self.name
+
+    @property
+    def seasonal_or_trending(self) -> bool:
+        return not self.random_walk and ("seasonal" in self.pattern or "trend" in self.pattern)
 
 
 def _ts(values: pd.Series, freq: str | None = None) -> TimeSeries:
@@ -109,48 +143,81 @@ def _ts(values: pd.Series, freq: str | None = None) -> TimeSeries:
     return TimeSeries.from_series(values, freq=freq)
 
 
-def _etth1_load(data_dir, rule=None, last=None):
-    from rnn_forecast.datasets import load_etth1
+def _last(values: pd.Series, last: int | None) -> pd.Series:
+    return values.iloc[-last:] if last else values
 
-    hufl = load_etth1(data_dir).target["HUFL"].to_series()
-    if rule:
-        hufl = hufl.resample(rule).mean()
-    return _ts(hufl.iloc[-last:] if last else hufl)
+
+def _whole_periods(values: pd.Series, rule: str, how: str = "mean") -> pd.Series:
+    """``values`` aggregated (``how``: ``mean``, ``sum``, ``last``) over ``rule`` periods,
+    without the partial periods at either end (a day of 20 hours is not a daily mean)."""
+    grouped = values.resample(rule)
+    counts = grouped.count()
+    out = getattr(grouped, how)()
+    whole = (counts == counts.max()).to_numpy()
+    first, stop = whole.argmax(), len(whole) - whole[::-1].argmax()
+    return out.iloc[first:stop]
+
+
+@functools.cache
+def _frame(name: str, data_dir) -> pd.DataFrame:
+    """A whole shared data set through the project's loader, as a DataFrame, read once per process."""
+    from rnn_forecast import datasets
+
+    if name == "traffic":  # the volume and the air temperature (K) of its weather columns
+        data = datasets.load_traffic(data_dir)
+        return pd.concat([data.target.to_dataframe(), data.past_covariates["temp"].to_dataframe()], axis=1)
+    return {"etth1": datasets.load_etth1, "weather": datasets.load_weather}[name](data_dir).target.to_dataframe()
+
+
+def _etth1(data_dir, column="HUFL", rule=None, last=None):
+    values = _frame("etth1", data_dir)[column]
+    return _ts(_last(_whole_periods(values, rule) if rule else values, last))
 
 
 def _traffic(data_dir, rule=None, last=None):
-    from rnn_forecast.datasets import load_traffic
-
-    volume = load_traffic(data_dir).target.to_series()
+    volume = _frame("traffic", data_dir)["traffic_volume"]
     if rule:
         counts = volume.resample(rule).count()
         volume = volume.resample(rule).sum()[counts == counts.max()]  # whole periods only
         volume = volume.asfreq(rule)
-    return _ts(volume.iloc[-last:] if last else volume)
+    return _ts(_last(volume, last))
 
 
-def _temperature(data_dir, rule, last):
-    from rnn_forecast.datasets import load_weather
-
-    t = load_weather(data_dir, columns=["T (degC)"]).target.to_series()
-    return _ts(t.resample(rule).mean().iloc[-last:])
+def _traffic_temperature(data_dir, last):
+    """The air temperature (K) of the I-94 traffic data's weather columns (hourly)."""
+    return _ts(_frame("traffic", data_dir)["temp"].iloc[-last:])
 
 
-def _stock(data_dir, ticker, rule=None):
+def _weather(data_dir, column, rule, last=None, start=None, end=None):
+    """One Jena variable (10-minute, 2020), averaged over ``rule``, sliced by dates or ``last``."""
+    values = _frame("weather", data_dir)[column]
+    if rule != "10min":
+        values = _whole_periods(values, rule)
+    if start or end:
+        values = values.loc[start:end]
+    return _ts(_last(values, last))
+
+
+def _stock(data_dir, ticker, rule=None, field="close"):
+    """One ticker's daily close (business days) or weekly volume/close."""
     from rnn_forecast.datasets import load_stocks
 
-    close = load_stocks(tickers=[ticker], fields=("close",), data_dir=data_dir).target[0].to_series()
+    values = load_stocks(tickers=[ticker], fields=(field,), data_dir=data_dir).target[0].to_series()
     if rule:
-        close = close.resample(rule).last()
-    return _ts(close)
+        values = _whole_periods(values, rule, "sum" if field == "volume" else "last")
+    return _ts(values)
 
 
-def _statsmodels(name):
+def _statsmodels(name, last=None):
+    """Series from the data sets that ship inside statsmodels (a Darts dependency)."""
     import statsmodels.api as sm
 
     if name == "co2":  # weekly, Saturdays, with a few missing weeks: linear interpolation
         data = sm.datasets.co2.load_pandas().data["co2"]
         return _ts(data.asfreq("W-SAT").interpolate())
+    if name == "co2-monthly":  # monthly means of the weeks that were measured
+        data = sm.datasets.co2.load_pandas().data["co2"].resample("MS").mean()
+        return _ts(_last(data.iloc[1:], last))  # 1958-03 holds four days
     if name == "elnino":  # one row per year, one column per month
         wide = sm.datasets.elnino.load_pandas().data.set_index("YEAR")
         values = wide.to_numpy().ravel()
@@ -159,42 +226,140 @@ def _statsmodels(name):
     if name == "sunspots":
         data = sm.datasets.sunspots.load_pandas().data
         index = pd.date_range(f"{int(data.YEAR.iloc[0])}-01-01", periods=len(data), freq="YS")
-        return _ts(pd.Series(data.SUNACTIVITY.to_numpy(), index=index))
-    if name == "realgdp":
+        return _ts(_last(pd.Series(data.SUNACTIVITY.to_numpy(), index=index), last))
+    if name == "nile":
+        data = sm.datasets.nile.load_pandas().data
+        index = pd.date_range(f"{int(data.year.iloc[0])}-01-01", periods=len(data), freq="YS")
+        return _ts(pd.Series(data.volume.to_numpy(), index=index))
+    if name == "elec_equip":  # not in statsmodels.datasets' namespace, but shipped with it
+        from statsmodels.datasets import elec_equip
+
+        data = elec_equip.load_pandas().data.iloc[:, 0]
+        return _ts(data.asfreq("MS"))
+    if name.startswith("macrodata."):  # 1959Q1 - 2009Q3
         data = sm.datasets.macrodata.load_pandas().data
         index = pd.date_range("1959-01-01", periods=len(data), freq="QS")
-        return _ts(pd.Series(data.realgdp.to_numpy(), index=index))
+        return _ts(pd.Series(data[name.split(".")[1]].to_numpy(), index=index))
+    if name.startswith("interest_inflation."):  # (West) Germany, 1972Q2 - 1998Q4
+        data = sm.datasets.interest_inflation.load_pandas().data
+        index = pd.date_range("1972-04-01", periods=len(data), freq="QS")
+        return _ts(pd.Series(data[name.split(".")[1]].to_numpy(), index=index))
     raise ValueError(name)
 
 
+def _sample_stocks(column, last):
+    """Monthly prices from matplotlib's sample data (``Stocks.csv``, Yahoo Finance, 1990-2022)."""
+    from matplotlib import cbook
+
+    path = cbook.get_sample_data("Stocks.csv", asfileobj=False)
+    data = pd.read_csv(path, comment="#", parse_dates=["Date"], index_col="Date")[column].dropna()
+    monthly = data.resample("MS").first()  # one row per month start (and a repeat on 2022-06-28)
+    return _ts(monthly.iloc[-last:])
+
+
 CASES = [
+    # --- sub-daily: shared datasets, the last weeks ---
     Case("load-hourly", "ETTh1 high useful load (HUFL, MW), hourly, last 24 weeks",
-         lambda d: _etth1_load(d, last=24 * 7 * 24), lookback=168, horizon=24, season=24, epochs=10),
+         lambda d: _etth1(d, last=24 * 7 * 24), lookback=168, horizon=24, season=24, epochs=10,
+         pattern="seasonal"),
+    Case("oil-temperature-hourly", "ETTh1 transformer oil temperature (OT, degC), hourly, last 24 weeks",
+         lambda d: _etth1(d, "OT", last=24 * 7 * 24), lookback=168, horizon=24, season=24, epochs=10,
+         pattern="seasonal, trend"),
+    Case("load-6h", "ETTh1 middle useful load (MUFL, MW), 6-hourly means, 2 years",
+         lambda d: _etth1(d, "MUFL", "6h"), lookback=56, horizon=8, season=4, epochs=20, pattern="seasonal"),
     Case("traffic-hourly", "I-94 traffic volume (vehicles/h), hourly, last 24 weeks",
-         lambda d: _traffic(d, last=24 * 7 * 24), lookback=168, horizon=24, season=168, epochs=10),
+         lambda d: _traffic(d, last=24 * 7 * 24), lookback=168, horizon=24, season=168, epochs=10,
+         pattern="seasonal"),
+    Case("air-temperature-kelvin-hourly", "Minneapolis-St Paul air temperature (K), the I-94 traffic data's "
+         "weather, hourly, last 12 weeks", lambda d: _traffic_temperature(d, 12 * 7 * 24), lookback=168, horizon=24,
+         season=24, epochs=10, pattern="seasonal, trend"),
     Case("temperature-30min", "Jena air temperature (degC), half-hourly means, last 12 weeks",
-         lambda d: _temperature(d, "30min", 12 * 7 * 48), lookback=96, horizon=48, season=48, epochs=10),
+         lambda d: _weather(d, "T (degC)", "30min", 12 * 7 * 48), lookback=96, horizon=48, season=48, epochs=10,
+         pattern="seasonal"),
+    Case("humidity-10min", "Jena relative humidity (%), 10-minute, 4 weeks of July 2020",
+         lambda d: _weather(d, "rh (%)", "10min", start="2020-07-06", end="2020-08-02 23:50"), lookback=144,
+         horizon=36, season=144, epochs=10, pattern="seasonal"),
+    Case("solar-hourly", "Jena shortwave radiation (SWDR, W/m2), hourly means, 24 weeks of spring and summer",
+         lambda d: _weather(d, "SWDR (W/m\u00b2)", "h", start="2020-04-06", end="2020-09-20 23:00"),
+         lookback=168, horizon=24, season=24, epochs=10, pattern="seasonal"),
+    Case("pressure-hourly", "Jena air pressure (mbar), hourly means, last 12 weeks",
+         lambda d: _weather(d, "p (mbar)", "h", 12 * 7 * 24), lookback=168, horizon=24, season=24, epochs=10,
+         pattern="level"),
+    Case("wind-hourly", "Jena wind speed (m/s), hourly means, last 12 weeks",
+         lambda d: _weather(d, "wv (m/s)", "h", 12 * 7 * 24), lookback=168, horizon=24, season=24, epochs=10,
+         pattern="level"),
+    # --- daily ---
     Case("traffic-daily", "I-94 traffic volume (vehicles/day), daily totals",
-         lambda d: _traffic(d, "D"), lookback=28, horizon=7, season=7, epochs=20),
+         lambda d: _traffic(d, "D"), lookback=28, horizon=7, season=7, epochs=20, pattern="seasonal"),
+    Case("oil-temperature-daily", "ETTh1 transformer oil temperature (degC), daily means, 2 years",
+         lambda d: _etth1(d, "OT", "D"), lookback=28, horizon=7, season=7, epochs=20, pattern="trend"),
+    Case("temperature-daily", "Jena air temperature (degC), daily means, 2020",
+         lambda d: _weather(d, "T (degC)", "D"), lookback=28, horizon=7, season=7, epochs=30, pattern="trend"),
     Case("load-daily-short", "ETTh1 high useful load (MW), daily means, last 250 days",
-         lambda d: _etth1_load(d, "D", last=250), lookback=28, horizon=7, season=7, epochs=30),
-    Case("traffic-weekly-short", "I-94 traffic volume (vehicles/week), weekly totals, 172 weeks",
-         lambda d: _traffic(d, "W-SUN"), lookback=12, horizon=4, season=1, epochs=50, test_size=0.25),
-    Case("co2-weekly", "Mauna Loa CO2 (ppm), weekly, statsmodels.datasets.co2",
-         lambda d: _statsmodels("co2"), lookback=104, horizon=13, season=52, epochs=20),
-    Case("elnino-monthly", "El Nino sea surface temperature (degC), monthly, statsmodels.datasets.elnino",
-         lambda d: _statsmodels("elnino"), lookback=36, horizon=12, season=12, epochs=30),
-    Case("sunspots-yearly-short", "yearly sunspot numbers, 309 years, statsmodels.datasets.sunspots",
-         lambda d: _statsmodels("sunspots"), lookback=22, horizon=5, season=11, epochs=50),
-    Case("gdp-quarterly-short", "US real GDP (billions of 2005 USD), 203 quarters, statsmodels macrodata",
-         lambda d: _statsmodels("realgdp"), lookback=16, horizon=4, season=4, epochs=50),
+         lambda d: _etth1(d, "HUFL", "D", last=250), lookback=28, horizon=7, season=7, epochs=30,
+         pattern="seasonal"),
     Case("stock-daily-rw", "AAPL daily close (USD), 1,259 trading days",
-         lambda d: _stock(d, "AAPL"), lookback=30, horizon=5, season=1, epochs=10, random_walk=True),
-    Case("stock-weekly-rw", "JPM weekly close (USD), 261 weeks",
-         lambda d: _stock(d, "JPM", "W-FRI"), lookback=12, horizon=4, season=1, epochs=50,
+         lambda d: _stock(d, "AAPL"), lookback=30, horizon=5, season=5, epochs=10, pattern="random walk",
          random_walk=True),
+    Case("stock-daily-large-rw", "PCLN (Priceline) daily close (USD, 670-2,050), 1,259 trading days",
+         lambda d: _stock(d, "PCLN"), lookback=30, horizon=5, season=5, epochs=10, pattern="random walk",
+         random_walk=True),
+    # --- weekly ---
+    Case("co2-weekly", "Mauna Loa CO2 (ppm), weekly, statsmodels.datasets.co2",
+         lambda d: _statsmodels("co2"), lookback=104, horizon=13, season=52, epochs=20, pattern="seasonal, trend"),
+    Case("traffic-weekly-short", "I-94 traffic volume (vehicles/week), weekly totals, 172 weeks",
+         lambda d: _traffic(d, "W-SUN"), lookback=12, horizon=4, season=1, epochs=50, test_size=0.25,
+         pattern="level"),
+    Case("load-weekly-short", "ETTh1 high useful load (MW), weekly means, 103 weeks",
+         lambda d: _etth1(d, "HUFL", "W-SUN"), lookback=12, horizon=4, season=1, epochs=50, pattern="level"),
+    Case("volume-weekly-short", "BAC shares traded per week (1e8-1e9), 260 weeks",
+         lambda d: _stock(d, "BAC", "W-FRI", "volume"), lookback=12, horizon=4, season=1, epochs=50,
+         pattern="level"),
+    Case("stock-weekly-rw-short", "JPM weekly close (USD), 260 weeks",
+         lambda d: _stock(d, "JPM", "W-FRI"), lookback=12, horizon=4, season=1, epochs=50,
+         pattern="random walk", random_walk=True),
+    # --- monthly ---
+    Case("elnino-monthly", "El Nino sea surface temperature (degC), monthly, statsmodels.datasets.elnino",
+         lambda d: _statsmodels("elnino"), lookback=36, horizon=12, season=12, epochs=30, pattern="seasonal"),
+    Case("elec-equip-monthly-short", "EU electrical equipment orders (index 2005=100), monthly, 257 months, "
+         "statsmodels elec_equip", lambda d: _statsmodels("elec_equip"), lookback=24, horizon=12, season=12,
+         epochs=50, pattern="seasonal, trend"),
+    Case("co2-monthly-short", "Mauna Loa CO2 (ppm), monthly means, last 240 months, statsmodels co2",
+         lambda d: _statsmodels("co2-monthly", last=240), lookback=24, horizon=12, season=12, epochs=50,
+         pattern="seasonal, trend", fast=True),
+    Case("sp500-monthly-rw-short", "S&P 500 index, monthly, last 240 months, matplotlib sample data",
+         lambda d: _sample_stocks("^GSPC", 240), lookback=24, horizon=12, season=12, epochs=50,
+         pattern="random walk", random_walk=True),
+    # --- quarterly ---
+    Case("gdp-quarterly-short", "US real GDP (billions of 2005 USD), 203 quarters, statsmodels macrodata",
+         lambda d: _statsmodels("macrodata.realgdp"), lookback=16, horizon=4, season=4, epochs=50, pattern="trend",
+         fast=True),
+    Case("cpi-quarterly-short", "US consumer price index (1982-84=100), 203 quarters, statsmodels macrodata",
+         lambda d: _statsmodels("macrodata.cpi"), lookback=16, horizon=4, season=4, epochs=50, pattern="trend"),
+    Case("inflation-quarterly-short", "US inflation (% a year), 203 quarters, statsmodels macrodata",
+         lambda d: _statsmodels("macrodata.infl"), lookback=16, horizon=4, season=4, epochs=50, pattern="level"),
+    Case("unemployment-quarterly-short", "US unemployment rate (%), 203 quarters, statsmodels macrodata",
+         lambda d: _statsmodels("macrodata.unemp"), lookback=16, horizon=4, season=4, epochs=50, pattern="level"),
+    Case("tbill-quarterly-rw-short", "US 3-month T-bill rate (%), 203 quarters, statsmodels macrodata",
+         lambda d: _statsmodels("macrodata.tbilrate"), lookback=16, horizon=4, season=4, epochs=50,
+         pattern="random walk", random_walk=True, fast=True),
+    Case("german-inflation-quarterly-short", "(West) German quarterly inflation (log-price change, -0.03-0.04), "
+         "107 quarters, statsmodels interest_inflation", lambda d: _statsmodels("interest_inflation.Dp"),
+         lookback=8, horizon=4, season=4, epochs=50, pattern="seasonal", fast=True),
+    Case("german-rate-quarterly-rw-short", "(West) German long-term interest rate (fraction, 0.04-0.11), "
+         "107 quarters, statsmodels interest_inflation", lambda d: _statsmodels("interest_inflation.R"),
+         lookback=8, horizon=4, season=4, epochs=50, pattern="random walk", random_walk=True),
+    # --- yearly ---
+    # the yearly calendar has no season; m = 11 is the solar cycle (the rule finds 10 or 11)
+    Case("sunspots-yearly-short", "yearly sunspot numbers, last 300 years, statsmodels.datasets.sunspots",
+         lambda d: _statsmodels("sunspots", last=300), lookback=22, horizon=5, season=11, epochs=50,
+         pattern="seasonal"),
+    Case("nile-yearly-short", "Nile flow at Aswan (1e8 m3/year), 100 years, statsmodels.datasets.nile",
+         lambda d: _statsmodels("nile"), lookback=10, horizon=5, season=1, epochs=50, pattern="level"),
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
+#: The fast subset (``--fast``): short cases, cheap to train, that tests/test_battery.py runs with one seed.
+FAST = [c.name for c in CASES if c.fast]
 
 
 def _default_model(cls, **options) -> Callable:
@@ -244,6 +409,7 @@ def run_case(case: Case, seeds, data_dir=None, block_rnn: bool = True, log=print
     rows["freq"] = series.freq_str
     rows["case_wall_s"] = time.perf_counter() - began
     rows["global_level"] = global_level_used(task, options.get("global_level", "auto"))
+    rows["season_rule"] = season_rule(task, case)
     return rows
 
 
@@ -253,16 +419,31 @@ def case_setup(case: Case, seeds) -> Setup:
                  seeds=tuple(seeds))
 
 
-def global_level_used(task, global_level) -> bool:
-    """Whether our forecasters' ``global_level`` was on ("auto": tested on the training part)."""
-    return bool(stationary_components(task.train).any()) if global_level == "auto" else bool(global_level)
+def season_rule(task, case: Case) -> int:
+    """The season :func:`rnn_forecast.seasonality.infer_season` picks on the training part
+    (the rule the forecasters' baseline, the command line and ``compare_cells`` use)."""
+    return infer_season(task.train[0], case.horizon, max_season=case.lookback)
+
+
+def global_level_used(task, global_level) -> bool | None:
+    """Whether our forecasters' ``global_level`` was on ("auto": tested on the training part;
+    ``None`` where the library no longer has the test)."""
+    if global_level != "auto":
+        return bool(global_level)
+    try:
+        from rnn_forecast.global_level import stationary_components
+    except ImportError:
+        return None
+    return bool(stationary_components(task.train).any())
 
 
 def verdicts(rows: pd.DataFrame) -> pd.DataFrame:
     """Per case: ours vs the best naive forecast, Darts' BlockRNNModel, pass or fail."""
     out = []
     for name, part in rows.groupby("case", sort=False):
-        case = CASES_BY_NAME[name]
+        case = CASES_BY_NAME.get(name)
+        if case is None:  # a case no longer in the battery (renamed or dropped)
+            continue
         mase = {m: g["mase"].tolist() for m, g in part.groupby("model", sort=False)}
         naive = [m for m in mase if m == "Naive" or m.startswith("SeasonalNaive")]
         check = versus_best_baseline(mase, ("LSTMForecaster", "GRUForecaster"), naive)
@@ -277,6 +458,9 @@ def verdicts(rows: pd.DataFrame) -> pd.DataFrame:
             passed = check.beats_baseline
         row = {"case": name, "kind": case.kind, "freq": part["freq"].iloc[0], "length": int(part["length"].iloc[0]),
                "L/H/m": f"{case.lookback}/{case.horizon}/{case.season}", "epochs": case.epochs,
+               "season rule": _int_or_none(part["season_rule"].iloc[0]) if "season_rule" in part else None,
+               "pattern": case.pattern, "random_walk": case.random_walk,
+               "seasonal_or_trending": case.seasonal_or_trending,
                "seeds": part["seed"].dropna().nunique(),
                "global_level": part["global_level"].iloc[0] if "global_level" in part else None}
         for m in mase:
@@ -285,6 +469,44 @@ def verdicts(rows: pd.DataFrame) -> pd.DataFrame:
                     "outcome": outcome, "pass": passed})
         out.append(row)
     return pd.DataFrame(out)
+
+
+def summary(table: pd.DataFrame) -> list[str]:
+    """The counts the battery is judged by, as markdown list items.
+
+    Seasonal or trending cases where the better cell beats the best naive forecast beyond
+    noise; cases where it is more than 2 % worse than the best naive (on average); random
+    walks tied (within 2 %); and the level-stationary cases, which count in neither of the
+    first two groups' denominators but in the second.
+    """
+
+    def names(part) -> str:
+        return f": {', '.join(part['case'])}" if len(part) else ""
+
+    def share(k, n) -> str:
+        return f"{k} of {n}" + (f" ({100 * k / n:.0f} %)" if n else "")
+
+    trending = table[table["seasonal_or_trending"].astype(bool)]
+    beats = trending["outcome"] == "beats"
+    level = table[~table["seasonal_or_trending"].astype(bool) & ~table["random_walk"].astype(bool)]
+    level_beats = level["outcome"] == "beats"
+    worse = table[table["ratio"] > TIE_TOLERANCE]
+    walks = table[table["random_walk"].astype(bool)]
+    tied = walks["ratio"] <= TIE_TOLERANCE
+    return [f"- Seasonal or trending series: the better cell beats the best naive forecast beyond noise on "
+            f"{share(int(beats.sum()), len(trending))}" + (f"; not on{names(trending[~beats])}" if (~beats).any()
+                                                            else "") + ".",
+            f"- Level-stationary series: it beats the best naive forecast beyond noise on "
+            f"{share(int(level_beats.sum()), len(level))}" + (f"; not on{names(level[~level_beats])}"
+                                                              if (~level_beats).any() else "") + ".",
+            f"- More than {100 * (TIE_TOLERANCE - 1):.0f} % worse than the best naive forecast (ratio > "
+            f"{TIE_TOLERANCE}): {share(len(worse), len(table))} cases{names(worse)}.",
+            f"- Random walks tied (ratio <= {TIE_TOLERANCE}): {share(int(tied.sum()), len(walks))}"
+            + (f"; not{names(walks[~tied])}" if (~tied).any() else "") + "."]
+
+
+def _int_or_none(value):
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def _fmt(value) -> str:
@@ -308,11 +530,13 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
              f"; `global_level`: `{level}`"
              f"{' (the default; *level* says where its stationarity tests turned it on)' if level == 'auto' else ''}."
              + "".join(f" Our forecasters also get `{k}={v}` (not their default)."
-                       for k, v in rows.attrs.get("overrides", {}).items()),
+                       for k, v in rows.attrs.get("overrides", {}).items())
+             + " *m* is the calendar's season (MASE and the seasonal naive forecast); *season rule*: the season "
+             "`rnn_forecast.seasonality.infer_season` picks on the training part (horizon H, at most L).",
              "",
-             "| case | series | freq | length | L/H/m | epochs | seeds | LSTM (ours) | GRU (ours) | "
+             "| case | series | freq | length | L/H/m | season rule | epochs | seeds | LSTM (ours) | GRU (ours) | "
              "BlockRNN LSTM | BlockRNN GRU | Naive | Seasonal naive | level | ratio | outcome |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for _, r in table.iterrows():
         season = [k for k in r.index if str(k).startswith("SeasonalNaive")]
         snaive = next((_fmt(r[k]) for k in season if isinstance(r[k], tuple)), "–")
@@ -321,11 +545,11 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
         if r["outcome"] != "ties":
             verdict += f" (p={r['p']:.2g})"
         lines.append(f"| {r['case']} | {r['kind']} | {r['freq']} | {r['length']} | {r['L/H/m']} | "
-                     f"{r['epochs']} | {r['seeds']} | " + " | ".join(cells) +
+                     f"{_fmt(r['season rule'])} | {r['epochs']} | {r['seeds']} | " + " | ".join(cells) +
                      f" | {_fmt(r['Naive'])} | {snaive} | {_on_off(r['global_level'])} | {r['ratio']:.3f} "
                      f"| {verdict} |")
     n_pass = int(table["pass"].sum())
-    lines += ["", f"**{n_pass} of {len(table)} cases pass.**", ""]
+    lines += ["", f"**{n_pass} of {len(table)} cases pass.**", "", *summary(table), ""]
     trained = rows[rows["family"] != "baseline"]
     timing = trained.groupby("model")["train_s"].median()
     lines += ["Median `fit` wall time per model over all cases and seeds (s): " +
@@ -339,6 +563,8 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=list(CASES_BY_NAME), default=list(CASES_BY_NAME))
+    parser.add_argument("--fast", action="store_true",
+                        help=f"only the fast subset that tests/test_battery.py runs ({', '.join(FAST)})")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--no-block-rnn", action="store_true", help="leave Darts' BlockRNNModel out")
     parser.add_argument("--normalization", choices=["level_scale", "mean_scale", "level", "none"],
@@ -354,6 +580,8 @@ def main(argv=None) -> None:
                         help="train nothing: rewrite the .md from the .csv (a missing `global_level` column is "
                              "filled in from the cases' training parts)")
     args = parser.parse_args(argv)
+    if args.fast:
+        args.cases = [name for name in args.cases if name in FAST]
     quiet()
     import torch
 
@@ -376,9 +604,13 @@ def main(argv=None) -> None:
     path = out / f"{stem}.csv"
     if args.report_only:
         new = pd.read_csv(path)
+        new = _known_cases(new)
         if "global_level" not in new:
             new["global_level"] = new["case"].map({name: _case_global_level(name, args.data_dir, options)
                                                    for name in new["case"].unique()})
+        if "season_rule" not in new:
+            new["season_rule"] = new["case"].map({name: _case_season_rule(name, args.data_dir)
+                                                  for name in new["case"].unique()})
     else:
         frames = []
         for name in args.cases:
@@ -387,7 +619,7 @@ def main(argv=None) -> None:
                                    **options))
         new = pd.concat(frames, ignore_index=True)
     if path.exists() and not args.report_only:  # a rerun of some cases replaces their rows
-        old = pd.read_csv(path)
+        old = _known_cases(pd.read_csv(path))
         new = pd.concat([old[~old["case"].isin(args.cases)], new], ignore_index=True)
     order = {c.name: i for i, c in enumerate(CASES)}
     new = new.sort_values("case", key=lambda s: s.map(order), kind="stable")
@@ -400,10 +632,25 @@ def main(argv=None) -> None:
     print((out / f"{stem}.md").read_text())
 
 
-def _case_global_level(name: str, data_dir, options: dict) -> bool:
+def _case_task(name: str, data_dir):
     case = CASES_BY_NAME[name]
-    task = custom_task(case.load(data_dir), case_setup(case, (0,)), test_size=case.test_size, scale=False)
-    return global_level_used(task, options.get("global_level", "auto"))
+    return custom_task(case.load(data_dir), case_setup(case, (0,)), test_size=case.test_size, scale=False)
+
+
+def _case_global_level(name: str, data_dir, options: dict) -> bool:
+    return global_level_used(_case_task(name, data_dir), options.get("global_level", "auto"))
+
+
+def _case_season_rule(name: str, data_dir) -> int:
+    return season_rule(_case_task(name, data_dir), CASES_BY_NAME[name])
+
+
+def _known_cases(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` without the cases that are no longer in the battery (renamed or dropped)."""
+    gone = sorted(set(rows["case"]) - set(CASES_BY_NAME))
+    if gone:
+        print(f"(dropping the rows of cases no longer in the battery: {', '.join(gone)})")
+    return rows[rows["case"].isin(CASES_BY_NAME)]
 
 
 def _on_off(flag) -> str:
