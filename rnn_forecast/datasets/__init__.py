@@ -30,7 +30,10 @@ unless ``verify=False``. Problems raise subclasses of :class:`DatasetError` whos
 message names the file and the fix.
 """
 
-from ._container import ForecastData
+from typing import TYPE_CHECKING
+
+from rnn_forecast._lazy import lazy_attributes
+
 from ._errors import (
     ChecksumError,
     CorruptFileError,
@@ -41,12 +44,33 @@ from ._errors import (
     UnknownNameError,
 )
 from ._files import DATA_ENV_VAR, FILES, DatasetFile, Source, cache_dir
-from .etth1 import ETTH1_COLUMNS, load_etth1
-from .split import LTSFSplit, ltsf_borders, ltsf_split
-from .stocks import STOCK_FIELDS, load_stocks
-from .traffic import load_traffic
 from .user_csv import load_csv
-from .weather import WEATHER_COLUMNS, load_weather
+
+# Darts and scikit-learn load with the first of these names used, so that the errors,
+# the file locations and ``load_csv``'s checks (``rnn-forecast forecast --csv``) do not
+# wait for them: a bad CSV file is refused before Darts or torch is imported.
+_LAZY = {
+    "ForecastData": "rnn_forecast.datasets._container",
+    "ETTH1_COLUMNS": "rnn_forecast.datasets.etth1",
+    "load_etth1": "rnn_forecast.datasets.etth1",
+    "LTSFSplit": "rnn_forecast.datasets.split",
+    "ltsf_borders": "rnn_forecast.datasets.split",
+    "ltsf_split": "rnn_forecast.datasets.split",
+    "STOCK_FIELDS": "rnn_forecast.datasets.stocks",
+    "load_stocks": "rnn_forecast.datasets.stocks",
+    "load_traffic": "rnn_forecast.datasets.traffic",
+    "WEATHER_COLUMNS": "rnn_forecast.datasets.weather",
+    "load_weather": "rnn_forecast.datasets.weather",
+}
+__getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
+
+if TYPE_CHECKING:  # what _LAZY loads, for type checkers and the API pages (griffe)
+    from ._container import ForecastData
+    from .etth1 import ETTH1_COLUMNS, load_etth1
+    from .split import LTSFSplit, ltsf_borders, ltsf_split
+    from .stocks import STOCK_FIELDS, load_stocks
+    from .traffic import load_traffic
+    from .weather import WEATHER_COLUMNS, load_weather
 
 __all__ = [
     "DATA_ENV_VAR",

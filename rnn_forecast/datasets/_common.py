@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from darts import TimeSeries
 
 from ._errors import SchemaError, UnknownNameError
+
+if TYPE_CHECKING:
+    from darts import TimeSeries
 
 DTYPE = np.float32
 
 
 def to_series(frame: pd.DataFrame, freq: str | int | None = None, **kwargs) -> TimeSeries:
     """Build a float32 ``TimeSeries`` from a frame whose index is the time axis."""
+    from darts import TimeSeries  # here, not above: load_csv checks a file without Darts
+
     return TimeSeries.from_times_and_values(
         frame.index,
         frame.to_numpy(dtype=DTYPE),

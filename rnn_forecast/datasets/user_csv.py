@@ -4,6 +4,10 @@ Unlike the benchmark loaders, nothing is repaired here: the file is the user's d
 and a guess (which duplicate to keep, how to fill a gap) belongs to its owner. A
 duplicated timestamp, a gap, an empty or non-numeric cell is a :class:`SchemaError`
 that names the column, the row and the fix.
+
+:func:`read_csv_table` does all the reading and checking with pandas alone;
+:func:`load_csv` turns its result into Darts ``TimeSeries``. The command line calls the
+first before it imports Darts or torch, so a bad file is refused at once.
 """
 
 from __future__ import annotations
@@ -11,17 +15,56 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ._common import DTYPE, check_names, fmt, to_series
-from ._container import ForecastData
 from ._errors import CorruptFileError, DatasetNotFoundError, SchemaError
 from ._files import _decompress
 
-__all__ = ["load_csv"]
+if TYPE_CHECKING:
+    from ._container import ForecastData
+
+__all__ = ["CsvTable", "load_csv", "read_csv_table"]
+
+#: An example format for the error messages: the US month/day/year order.
+US_DATE_FORMAT = "%m/%d/%Y"
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    """A user's CSV file, read and checked: the values as pandas frames (no Darts yet).
+
+    Attributes
+    ----------
+    name
+        The file's name without its suffix.
+    target
+        The value columns to forecast, indexed by the parsed, sorted timestamps.
+    covariates
+        The past covariate columns, with the same index, or ``None``.
+    freq
+        The pandas frequency of the rows, given or inferred.
+    notes
+        What was read and what was done (rows sorted), one line each.
+    """
+
+    name: str
+    target: pd.DataFrame
+    covariates: pd.DataFrame | None
+    freq: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_forecast_data(self) -> ForecastData:
+        """The float32 ``TimeSeries`` :func:`load_csv` returns (imports Darts)."""
+        from ._container import ForecastData
+
+        past = None if self.covariates is None else to_series(self.covariates, freq=self.freq)
+        return ForecastData(self.name, to_series(self.target, freq=self.freq), past, None, list(self.notes))
 
 
 def load_csv(
@@ -31,6 +74,7 @@ def load_csv(
     columns: Sequence[str] | None = None,
     covariates: Sequence[str] | None = None,
     freq: str | None = None,
+    date_format: str | None = None,
 ) -> ForecastData:
     """Read a CSV with one time column and numeric value columns (plain or gzip).
 
@@ -49,6 +93,10 @@ def load_csv(
     freq
         Pandas frequency of the rows (``"h"``, ``"D"``, ``"MS"``, ...); default inferred
         from the timestamps. Given, it must match them: missing steps are an error.
+    date_format
+        ``strftime`` format of the timestamps, e.g. ``"%m/%d/%Y"`` for ``04/30/2021``
+        or ``"%d.%m.%Y %H:%M"``; default ISO 8601 (``2021-04-30``, ``2021-04-30
+        13:00``, with or without a zone).
 
     Returns
     -------
@@ -62,6 +110,35 @@ def load_csv(
     DatasetNotFoundError, CorruptFileError, SchemaError
         A missing or unreadable file, or contents that are not a regular, complete,
         numeric time series; the message names the column and first offending row.
+
+    Examples
+    --------
+    ``load_csv("sales.csv", columns=["units"], date_format="%m/%d/%Y")`` reads a file
+    whose first column holds dates such as ``04/30/2021``.
+    """
+    return read_csv_table(path, time_column=time_column, columns=columns, covariates=covariates,
+                          freq=freq, date_format=date_format).to_forecast_data()
+
+
+def read_csv_table(
+    path: str | os.PathLike[str],
+    *,
+    time_column: str | None = None,
+    columns: Sequence[str] | None = None,
+    covariates: Sequence[str] | None = None,
+    freq: str | None = None,
+    date_format: str | None = None,
+) -> CsvTable:
+    """Read and check a CSV as :func:`load_csv` does, with pandas only.
+
+    The parameters and the errors are :func:`load_csv`'s; nothing here imports Darts
+    or torch, so a bad file fails fast.
+
+    Returns
+    -------
+    CsvTable
+        The value and covariate columns as frames on the parsed timestamps, the
+        frequency and the notes.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -76,7 +153,7 @@ def load_csv(
             f"{path} needs a header, a time column, at least one value column and one row; "
             f"it has {frame.shape[1]} column(s) and {len(frame)} row(s)."
         )
-    if _is_timestamp(frame.columns[0]):
+    if _is_timestamp(frame.columns[0], date_format):
         raise SchemaError(
             f"{path}: the first line looks like data ({frame.columns[0]!r} is a timestamp), not a "
             "header; add a header line naming the columns."
@@ -89,7 +166,7 @@ def load_csv(
     names = rest if columns is None else check_names(columns, rest, f"value column of {path.name}")
     if not names:
         raise SchemaError(f"{path}: no column left to forecast after the time and covariate columns.")
-    stamps = _timestamps(frame[time_column], path, time_column)
+    stamps = _timestamps(frame[time_column], path, time_column, date_format)
     values = frame[names + extra].set_axis(stamps, axis=0)
     _check_values(values, path)
 
@@ -98,33 +175,47 @@ def load_csv(
         values = values.sort_index()
         notes.append("Rows sorted by time (the file was not in time order).")
     freq = _frequency(values.index, freq, path)
-    target = to_series(values[names], freq=freq)
-    past = to_series(values[extra], freq=freq) if extra else None
-    return ForecastData(path.stem, target, past, None, notes)
+    return CsvTable(path.stem, values[names], values[extra] if extra else None, freq, notes)
 
 
-def _is_timestamp(text: str) -> bool:
+def _is_timestamp(text: str, date_format: str | None) -> bool:
     try:
-        pd.to_datetime(text, format="ISO8601")
+        pd.to_datetime(text, format=date_format or "ISO8601")
     except (ValueError, TypeError, OverflowError):
         return False
     return True
 
 
-def _timestamps(column: pd.Series, path: Path, name: str) -> pd.DatetimeIndex:
+def _as_text(column: pd.Series) -> pd.Series:
+    """The time column as strings (NaN where empty): pandas reads ``20210430`` as a number."""
+    if pd.api.types.is_float_dtype(column):  # whole numbers with an empty cell
+        whole = column.dropna()
+        if np.isfinite(whole).all() and (whole == np.round(whole)).all():
+            column = column.astype("Int64")
+    text = column.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def _parse(text: pd.Series, date_format: str | None) -> pd.Series:
+    """``text`` as UTC timestamps (zone-less ones taken as UTC), NaT where a value does not
+    parse or lies outside pandas' range (years 1677-2262)."""
     try:
-        stamps = pd.DatetimeIndex(pd.to_datetime(column, format="ISO8601"))
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise SchemaError(
-            f"{path}: column {name!r} has values that are not ISO 8601 timestamps ({exc}); "
-            "write them as e.g. 2024-01-31 or 2024-01-31 13:00, or pick the time column "
-            "with time_column= (--time-column)."
-        ) from exc
+        return pd.to_datetime(text, format=date_format or "ISO8601", utc=True, errors="coerce")
+    except (ValueError, TypeError) as exc:  # a malformed format, e.g. "%Q"
+        raise ValueError(f"date_format {date_format!r} (--date-format) is not a strftime format: {exc}") from exc
+
+
+def _timestamps(column: pd.Series, path: Path, name: str, date_format: str | None) -> pd.DatetimeIndex:
+    text = _as_text(column)
+    parsed = _parse(text, date_format)
+    bad = parsed.isna() & text.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise SchemaError(_unparsable(path, name, text.iloc[row], row, int(bad.sum()), date_format))
+    stamps = pd.DatetimeIndex(parsed).tz_localize(None)
     if stamps.hasnans:
         row = int(np.flatnonzero(stamps.isna())[0])
         raise SchemaError(f"{path}: column {name!r} has an empty timestamp at data row {row + 1}.")
-    if stamps.tz is not None:
-        stamps = stamps.tz_convert("UTC").tz_localize(None)
     if stamps.has_duplicates:
         first = stamps[stamps.duplicated()][0]
         raise SchemaError(
@@ -132,6 +223,26 @@ def _timestamps(column: pd.Series, path: Path, name: str) -> pd.DatetimeIndex:
             f"(first: {first}); aggregate or drop them first."
         )
     return stamps
+
+
+def _unparsable(path: Path, name: str, value: str, row: int, count: int, date_format: str | None) -> str:
+    """The message for timestamps that do not parse: how many, the first and its row, the fix."""
+    first = f"the first {value!r} at data row {row + 1}"
+    if date_format is None:
+        return (
+            f"{path}: column {name!r} has {count} value(s) that are not ISO 8601 timestamps "
+            f"within the years 1677-2262, {first}. Write them as e.g. 2024-01-31 or "
+            "2024-01-31 13:00, or give their format with date_format= (--date-format), e.g. "
+            f"{US_DATE_FORMAT!r} for 01/31/2024, or pick the time column with time_column= "
+            "(--time-column)."
+        )
+    return (
+        f"{path}: column {name!r} has {count} value(s) that do not match date_format "
+        f"{date_format!r} (--date-format) or lie outside the years 1677-2262, {first}. Give "
+        f"the strftime format the timestamps are written in (e.g. {US_DATE_FORMAT!r} for "
+        "01/31/2024, '%Y-%m-%d %H:%M' for 2024-01-31 13:00), or pick the time column with "
+        "time_column= (--time-column)."
+    )
 
 
 def _check_values(values: pd.DataFrame, path: Path) -> None:
