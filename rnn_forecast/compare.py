@@ -55,7 +55,7 @@ class CellComparison:
     budget, metric
         What each cell was given, and the deciding metric.
     season
-        The seasonal period used (given, or detected by Darts' ``check_seasonality``).
+        The seasonal period used (given, or found by :mod:`rnn_forecast.seasonality`).
     """
 
     recommendation: Recommendation
@@ -161,9 +161,9 @@ def compare_cells(
         difference from noise.
     season
         Seasonal period ``m`` of MASE and of the seasonal-naive baseline (1: none).
-        ``None`` (default): detected on the training part of the (first) series with
-        Darts' ``check_seasonality`` (the first significant peak of the autocorrelation
-        up to half the training length, at most 400 lags), 1 if none is found.
+        ``None`` (default): found on the training part of the (first) series by the
+        rule the forecasters use (:mod:`rnn_forecast.seasonality`: the frequency's
+        calendar, confirmed by the data; at most ``input_chunk_length`` when given).
     metric
         Deciding metric: ``"mse"``, ``"mae"``, ``"mase"`` or ``"smape"``.
     include_baselines
@@ -209,7 +209,7 @@ def compare_cells(
     if reserved:
         raise ValueError(f"`model_kwargs` may not set {reserved}: compare_cells sets them itself.")
     if season is None:
-        season = detect_season(series, test_size)
+        season = detect_season(series, test_size, forecast_horizon, input_chunk_length)
     else:
         season = check_positive_int(season, "season", alternatives=" or None (detect it)")
     lookback = input_chunk_length or max(2 * forecast_horizon, season)
@@ -261,23 +261,17 @@ def _against_baselines(rec: Recommendation, runs: pd.DataFrame, metric: str) -> 
     return Recommendation(check.baseline, reason, rec.accuracy, rec.cost)
 
 
-def detect_season(series, test_size: float | int = 0.2) -> int:
-    """The seasonal period of the training part of ``series`` (its first series), or 1.
+def detect_season(series, test_size: float | int = 0.2, horizon: int = 1, max_season: int | None = None) -> int:
+    """The season of the training part of ``series`` (its first component of its first series), or 1.
 
-    Darts' ``check_seasonality`` on the steps before the test period: the first
-    significant local maximum of the autocorrelation up to ``min(n // 2, 400)`` lags.
+    :func:`rnn_forecast.seasonality.infer_season` on the steps before the test period:
+    the frequency's calendar seasons and Darts' ``check_seasonality``'s, decided by the
+    in-sample error of the seasonal-naive forecast at horizons ``1..horizon``.
     """
-    from darts.utils.statistics import check_seasonality
-
     from rnn_forecast.inputs import as_series
+    from rnn_forecast.seasonality import infer_season
 
     first = as_series(series, "series")
     first = first[0] if isinstance(first, list) else first
     train = first[: max(2, len(first) - test_steps(len(first), test_size))]
-    if train.n_components > 1:
-        train = train.univariate_component(0)
-    max_lag = min(len(train) // 2, 400)
-    if max_lag < 2:
-        return 1
-    found, period = check_seasonality(train, max_lag=max_lag)
-    return int(period) if found and period > 1 else 1
+    return infer_season(train, horizon=horizon, max_season=max_season)

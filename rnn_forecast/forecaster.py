@@ -19,6 +19,7 @@ from functools import partial
 import numpy as np
 import pytorch_lightning as pl
 import torch
+from darts import TimeSeries
 from darts.models.forecasting.forecasting_model import ForecastingModel
 from darts.models.forecasting.torch_forecasting_model import (
     MixedCovariatesTorchModel,
@@ -32,16 +33,19 @@ from typing_extensions import override  # `typing.override` is Python 3.12+; we 
 from rnn_forecast import params as sklearn_params
 from rnn_forecast import persistence
 from rnn_forecast._darts_private import _build_forecast_series_from_schema
-from rnn_forecast.callbacks import LossExplosionError, with_training_guards
+from rnn_forecast.callbacks import LossExplosionError, with_default_callback, with_training_guards
 from rnn_forecast.cells import get_cell
+from rnn_forecast.early_stopping import BestEpoch, validation_tail
 from rnn_forecast.global_level import training_reference
 from rnn_forecast.inference import can_skip_trainer, predict_windows
 from rnn_forecast.inputs import check_positive_int, fit_inputs, inference_inputs
 from rnn_forecast.module import (
     RecurrentForecastModule,
     check_module_options,
+    check_seasons,
     location_scale_masks,
 )
+from rnn_forecast.seasonality import select_seasons
 from rnn_forecast.windows import BatchedInferenceDataset, BatchedTrainingDataset, collate_batch
 
 
@@ -130,21 +134,44 @@ class RNNForecaster(MixedCovariatesTorchModel):
         RevIN (Kim et al. 2022) instead. With a likelihood, its location parameters are
         mapped back (and its spread parameters scaled): Gaussian, Laplace, Cauchy and
         quantile regression; other likelihoods need ``normalization=None``.
+    season
+        The network forecasts a correction to the seasonal-naive forecast of its own
+        input window (each output step repeats the value one season back), and starts
+        from it: the untrained network returns exactly that baseline.
+        ``"auto"`` (default): per target component, the season of
+        :mod:`rnn_forecast.seasonality` found on the training series in ``fit`` (the
+        frequency's calendar, e.g. 24 or 168 for hourly data, 12 for monthly, confirmed
+        by the data), at most ``input_chunk_length``, or the last value when no season
+        beats it (``fit_from_dataset``, which has no series to look at, uses the last
+        value); an integer ``m`` (at most ``input_chunk_length``; 1: the last value):
+        that season for every component; ``None``: no baseline, forecasts relative to
+        the window's level (the 0.3 design, part of ``**POINTWISE``).
+    early_stopping
+        Keep the epoch with the lowest validation loss, counting the untrained network
+        (the baseline) as epoch 0, and stop once half the epochs (at least 5) bring no
+        improvement (:class:`~rnn_forecast.early_stopping.BestEpoch`; pass your own in
+        ``pl_trainer_kwargs["callbacks"]`` for another patience). Without a ``val_series``,
+        ``fit`` holds out the end of each training series
+        (:func:`~rnn_forecast.early_stopping.validation_tail`: the last
+        ``validation_fraction`` of its training windows, with no target step shared
+        with training); a series too short to spare them trains whole. ``False``:
+        train ``n_epochs`` on everything and keep the last weights.
+    validation_fraction
+        Share of each series' training windows held out when ``early_stopping`` has no
+        ``val_series``.
     global_level
         With a ``normalization``: let the network also see where each window lies
         against the training series' overall level and spread (the window's last value,
         mean and standard deviation, relative to the per-component mean and standard
         deviation of the series given to the first ``fit``), through a linear map onto
-        the encoder's final state (:mod:`rnn_forecast.global_level`). Window
-        normalization alone forgets the level, which costs accuracy on a series that
-        keeps returning to one level; on a trend or a random walk the level misleads.
-        ``"auto"`` (default): on for the target components that are stationary in
-        every training series (ADF and KPSS tests, in ``fit``), off for the others and
-        entirely off when none is (and with ``fit_from_dataset``, which has no series
-        to test; ``load_weights`` takes what the weights were trained with);
-        ``True``: on for every component; ``False``: window normalization only (the
-        design before 0.3; models saved by earlier versions load with it).
-        docs/defaults.md has the measurements.
+        the encoder's final state (:mod:`rnn_forecast.global_level`). Off by default
+        since 0.4: it ties the network to the training data's units, so a forecast for
+        another series, or for the same data in other units, changes (the default is
+        equivariant: ``a * x + b`` is forecast as ``a * forecast(x) + b``).
+        ``"auto"``: on for the target components that are stationary in every training
+        series (ADF and KPSS tests, in ``fit``); ``True``: on for every component;
+        ``False`` (default): window normalization only. docs/defaults.md has the
+        measurements.
     loss_fn
         Training loss without a likelihood; ``None`` (default): ``torch.nn.L1Loss()``.
     rnn_backend
@@ -185,7 +212,10 @@ class RNNForecaster(MixedCovariatesTorchModel):
         decoder: str = "parallel",
         channel_independence: bool = True,
         normalization: str | None = "level_scale",
-        global_level: bool | str = "auto",
+        season: int | str | Sequence[int] | None = "auto",
+        early_stopping: bool = True,
+        validation_fraction: float = 0.2,
+        global_level: bool | str = False,
         rnn_backend: str = "auto",
         loss_fn: torch.nn.Module | None = None,
         **kwargs,
@@ -204,9 +234,18 @@ class RNNForecaster(MixedCovariatesTorchModel):
             raise ValueError(f"`global_level` must be True, False or 'auto', got {global_level!r}.")
         check_module_options(cell, rnn_backend, decoder, segment_length, input_chunk_length,
                              normalization)
-        if normalization is not None:  # fails early for a likelihood that cannot be mapped back
+        if season != "auto" and (season is None or np.ndim(season) == 0):
+            check_seasons(season, 1, input_chunk_length)
+        elif season != "auto":
+            check_seasons(season, len(season), input_chunk_length)
+        if not isinstance(early_stopping, (bool, np.bool_)):
+            raise ValueError(f"`early_stopping` must be True or False, got {early_stopping!r}.")
+        if not (isinstance(validation_fraction, float | int) and 0 <= validation_fraction < 1):
+            raise ValueError(f"`validation_fraction` must be in [0, 1), got {validation_fraction!r}.")
+        if normalization is not None or season is not None:  # fails early for a likelihood that cannot be mapped back
             likelihood = kwargs.get("likelihood")
-            location_scale_masks(likelihood, likelihood.num_parameters if likelihood else 1, normalization)
+            location_scale_masks(likelihood, likelihood.num_parameters if likelihood else 1,
+                                 f"normalization={normalization!r}" if normalization else f"season={season!r}")
         self.cell = cell
         self.hidden_dim = hidden_dim
         self.n_rnn_layers = n_rnn_layers
@@ -218,6 +257,9 @@ class RNNForecaster(MixedCovariatesTorchModel):
         self.decoder = decoder
         self.channel_independence = channel_independence
         self.normalization = normalization
+        self.season = season
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.global_level = global_level
         self._considers_static_covariates = use_static_covariates
         self._enable_user_checkpoints(kwargs.get("pl_trainer_kwargs") or {})
@@ -242,6 +284,10 @@ class RNNForecaster(MixedCovariatesTorchModel):
             dims["historic_future_covariates"] or 0
         )
         reference = self.__dict__.pop("_fit_reference", None)
+        seasons = self.__dict__.pop("_fit_seasons", None)
+        if seasons is None and self.season is not None:  # fit_from_dataset: no series to look at
+            seasons = 1 if self.season == "auto" else self.season
+        loss_unit = self.__dict__.pop("_fit_loss_unit", None)
         uses_level = self.normalization is not None and (
             self.global_level is True
             or (self.global_level == "auto" and reference is not None and bool(reference.used.any()))
@@ -264,10 +310,13 @@ class RNNForecaster(MixedCovariatesTorchModel):
             static_components=static.shape[0] if static is not None else 1,
             normalization=self.normalization,
             global_level=uses_level,
+            season=_plain(seasons),
             **self.pl_module_params,
         )
         if uses_level and reference is not None:
             module.set_reference(*reference)
+        if loss_unit is not None:
+            module.set_loss_unit(loss_unit)
         return module
 
     @property
@@ -434,6 +483,8 @@ class RNNForecaster(MixedCovariatesTorchModel):
         # joins the plugins; gradient_clip_val defaults to DEFAULT_GRADIENT_CLIP_VAL.
         params = persistence.with_checkpoint_defaults(trainer_params)
         params = with_training_guards(params)
+        if getattr(self, "early_stopping", False):
+            params["callbacks"] = with_default_callback(params["callbacks"], BestEpoch)
         return super()._init_trainer(trainer_params=params, max_epochs=max_epochs)
 
     # -- saving and loading: rnn_forecast/persistence.py --------------------------------
@@ -612,9 +663,23 @@ class RNNForecaster(MixedCovariatesTorchModel):
             output_chunk_length=self.output_chunk_length, output_chunk_shift=self.output_chunk_shift,
             stride=kwargs.get("stride", 1), max_samples_per_ts=kwargs.get("max_samples_per_ts"),
         )
-        if not self.model_created and self.normalization is not None and self.global_level:
-            # the reference of `global_level`, read when Darts builds the network
-            self._fit_reference = training_reference(inputs["series"], self.global_level)
+        whole = inputs["series"]
+        if self.early_stopping and inputs["val_series"] is None:
+            inputs = _hold_out_validation(inputs, self.input_chunk_length + self.output_chunk_shift
+                                          + self.output_chunk_length,
+                                          self.output_chunk_length + self.output_chunk_shift,
+                                          self.validation_fraction)
+        train = inputs["series"]
+        if not self.model_created:
+            # read when Darts builds the network
+            if self.normalization is not None and self.global_level:
+                self._fit_reference = training_reference(train, self.global_level)
+            if self.season == "auto":
+                self._fit_seasons = select_seasons(train, self.output_chunk_length + self.output_chunk_shift,
+                                                   max_season=self.input_chunk_length)
+            self._fit_loss_unit = typical_step(train)
+        elif self.normalization is not None:
+            self.model.set_loss_unit(typical_step(train))
         persistence.prepare_run(self, resume)
         with persistence.interruptible(self):
             try:
@@ -624,6 +689,10 @@ class RNNForecaster(MixedCovariatesTorchModel):
                 if exc.module is not None:
                     self.model = exc.module
                 raise
+            finally:
+                if isinstance(whole, TimeSeries) and self.training_series is not None:
+                    # `predict(n)` forecasts after the series given, not after its training part
+                    self.training_series = whole
 
     @override
     def predict(
@@ -755,6 +824,57 @@ class RNNForecaster(MixedCovariatesTorchModel):
             training=(self.training_series, self.past_covariate_series, self.future_covariate_series),
             min_length=min_length, why="prediction (input_chunk_length)",
         )
+
+
+def _hold_out_validation(inputs: dict, window: int, horizon: int, fraction: float) -> dict:
+    """``fit``'s inputs with the end of each training series moved to ``val_series``.
+
+    Each series keeps its first ``length - tail`` steps for training and gives its last
+    ``input_chunk_length + tail`` steps to validation, with
+    ``tail = validation_tail(...)`` (0 for a series too short to spare them, which
+    trains whole). Covariates are shared: Darts reads them by time.
+    """
+    single = isinstance(inputs["series"], TimeSeries)
+    series = [inputs["series"]] if single else list(inputs["series"])
+    lookback = window - horizon
+    train, val, held = [], [], []
+    for i, s in enumerate(series):
+        tail = validation_tail(len(s), window, horizon, fraction)
+        train.append(s[: len(s) - tail] if tail else s)
+        if tail:
+            val.append(s[len(s) - tail - lookback:])
+            held.append(i)
+    if not val:
+        return inputs
+    out = dict(inputs, series=train[0] if single else train, val_series=val[0] if single else val)
+    for kind in ("past_covariates", "future_covariates"):
+        covariates = inputs[kind]
+        if covariates is not None:
+            out[f"val_{kind}"] = covariates if single else [covariates[i] for i in held]
+    return out
+
+
+def typical_step(series) -> np.ndarray:
+    """``(C,)`` mean absolute one-step change of each component over the series (the loss's unit).
+
+    Falls back to the standard deviation, then the mean magnitude, for a component
+    that never changes; 1 where all are 0.
+    """
+    values = [np.asarray(s.values(copy=False), dtype=np.float64) for s in
+              ([series] if isinstance(series, TimeSeries) else series)]
+    steps = np.mean([np.abs(np.diff(v, axis=0)).mean(axis=0) if len(v) > 1 else np.zeros(v.shape[1])
+                     for v in values], axis=0)
+    for fallback in (np.std, lambda v, axis: np.abs(v).mean(axis=axis)):
+        spare = np.mean([fallback(v, axis=0) for v in values], axis=0)
+        steps = np.where(steps > 0, steps, spare)
+    return np.where(np.isfinite(steps) & (steps > 0), steps, 1.0)
+
+
+def _plain(seasons):
+    """Seasons as plain Python ints (the checkpoint's hyperparameters load with weights_only)."""
+    if seasons is None or np.ndim(seasons) == 0:
+        return None if seasons is None else int(seasons)
+    return [int(m) for m in seasons]
 
 
 def _check_architecture(hidden_dim, n_rnn_layers, hidden_fc_sizes, dropout, activation):

@@ -37,12 +37,22 @@ Design options (the defaults are the measured-best design, docs/defaults.md;
   mean instead (RevIN's statistics without its learned affine map); ``"level"`` only
   subtracts the last value (SegRNN's normalization); Darts'
   ``use_reversible_instance_norm`` gives RevIN (Kim et al. 2022);
-* ``global_level`` (with a normalization): each window's last value, mean and spread,
-  relative to the training data's mean and standard deviation
+* ``season``: the network forecasts a correction to the seasonal-naive forecast read
+  from its own input window (the value one season ``m`` back, the last value for
+  ``m = 1``), and its output layer starts at zero, so the untrained module returns
+  exactly that baseline (:func:`baseline_index`); ``None`` forecasts relative to the
+  normalization's level instead (the design before 0.4);
+* ``global_level`` (with a normalization, off by default): each window's last value,
+  mean and spread, relative to the training data's mean and standard deviation
   (:func:`~rnn_forecast.global_level.global_level_features`), shift the encoder's final
-  state, so a normalized network still knows where the window lies against the series'
-  usual level (:mod:`rnn_forecast.global_level`; the forecasters' ``"auto"`` turns it on
-  for stationary components).
+  state. It ties the forecasts to the training data's units, so it is not equivariant
+  (:mod:`rnn_forecast.global_level`).
+
+With a normalization the module is *equivariant*: for ``a > 0`` and any ``b``, the
+forecast of ``a * x + b`` is ``a * forecast(x) + b`` (to float precision), both for a
+trained network and for training itself, whose loss is measured in units of the
+training data's typical step (:meth:`RecurrentForecastModule.set_loss_unit`), not in
+the data's own units.
 """
 
 from __future__ import annotations
@@ -75,7 +85,7 @@ NORMALIZATIONS = ("level_scale", "mean_scale", "level", None)
 #: head, components modelled jointly, no window normalization): the design of Darts'
 #: ``BlockRNNModel``, for comparisons. ``LSTMForecaster(..., **POINTWISE)``.
 POINTWISE = {"segment_length": None, "decoder": "mlp", "channel_independence": False,
-             "normalization": None, "global_level": False}
+             "normalization": None, "global_level": False, "season": None}
 #: ``segment_length="auto"``: at least this many segments, of at most this many steps.
 AUTO_MIN_SEGMENTS, AUTO_MAX_SEGMENT = 4, 48
 # likelihood -> (indices of its parameters that move with the data's level and scale,
@@ -85,8 +95,6 @@ _LOCATION_SCALE_PARAMETERS = {
     "CauchyLikelihood": ([0], [1]),
     "QuantileRegression": (None, []),  # every quantile
 }
-# floor of a window's scale, relative to 1 + |last value|: constant windows stay finite
-_SCALE_FLOOR = 1e-5
 
 
 class RecurrentForecastModule(PLForecastingModule):
@@ -159,6 +167,14 @@ class RecurrentForecastModule(PLForecastingModule):
         ``fit``), or, when none was set, the statistics of the first batch the module
         sees, every component used. Ignored without a normalization. Modules saved
         before 0.3 load with ``False``.
+    season
+        ``m``, per target component (a sequence of ``C`` ints) or for all (an int), at
+        most ``input_chunk_length``: the network's output is a correction, in window
+        scales, to the seasonal-naive forecast from the input window (``m = 1``: the
+        last value), and its output layer is initialised at zero, so that the untrained
+        module forecasts exactly that baseline. ``None``: forecasts relative to the
+        normalization's level, with the default initialisation (the 0.3 design; modules
+        saved before 0.4 load with it).
     subtract_last
         Legacy (rnn_forecast 0.1 checkpoints): ``True`` means ``normalization="level"``,
         ``False`` means ``None``; overrides ``normalization`` when given.
@@ -189,7 +205,8 @@ class RecurrentForecastModule(PLForecastingModule):
         channel_independence: bool = True,
         static_components: int = 1,
         normalization: str | None = "level_scale",
-        global_level: bool = True,
+        global_level: bool = False,
+        season: int | Sequence[int] | None = 1,
         subtract_last: bool | None = None,
         **kwargs,
     ):
@@ -197,6 +214,7 @@ class RecurrentForecastModule(PLForecastingModule):
             normalization = "level" if subtract_last else None
         check_module_options(cell, rnn_backend, decoder, segment_length, kwargs["input_chunk_length"],
                              normalization)
+        seasons = check_seasons(season, target_dim, kwargs["input_chunk_length"])
         segment_length = resolve_segment_length(segment_length, kwargs["input_chunk_length"])
         if past_dim < target_dim:
             raise ValueError(
@@ -218,10 +236,21 @@ class RecurrentForecastModule(PLForecastingModule):
         self.normalization = normalization
         likelihood = self.likelihood
         self.nr_params = nr_params or (likelihood.num_parameters if likelihood else 1)
-        if normalization is not None:
-            location, spread = location_scale_masks(likelihood, self.nr_params, normalization)
+        if normalization is not None or seasons is not None:
+            location, spread = location_scale_masks(likelihood, self.nr_params,
+                                                   f"normalization={normalization!r}" if normalization
+                                                   else f"season={season!r}")
             self.register_buffer("_location", location, False)
             self.register_buffer("_spread", spread, False)
+            self._has_spread = bool(spread.any())
+        self.season = None if seasons is None else seasons.tolist()
+        if seasons is not None:
+            index = baseline_index(seasons, kwargs["input_chunk_length"], self.output_chunk_length,
+                                   kwargs.get("output_chunk_shift", 0))
+            self.register_buffer("_baseline_index", index, False)  # (T, C)
+        # the loss's unit per component (set_loss_unit); NaN until set
+        self.register_buffer("_loss_unit", torch.full((target_dim,), float("nan")))
+        self._loss_unit_known = False
         self.global_level = False
         if global_level and normalization is not None:
             self._add_global_level(target_dim, N_LEVEL_FEATURES * (1 if channel_independence else target_dim),
@@ -260,6 +289,10 @@ class RecurrentForecastModule(PLForecastingModule):
                 channels=target_dim if channel_independence else 0, future_dim=future_dim,
                 out_per_step=unit_targets * self.nr_params, dropout=dropout,
             )
+        if seasons is not None:  # the untrained module forecasts the baseline exactly
+            output = [m for m in self.head.modules() if isinstance(m, nn.Linear)][-1]
+            nn.init.zeros_(output.weight)
+            nn.init.zeros_(output.bias)
 
     @io_processor
     def forward(self, x_in: PLModuleInput) -> PLModuleOutput:
@@ -279,6 +312,9 @@ class RecurrentForecastModule(PLForecastingModule):
         """
         target = x_in.past_target  # (B, L, C)
         batch, length, C = target.shape
+        if self.training and not self._loss_unit_known:  # stand-alone training: from the first batch
+            self.set_loss_unit(target.diff(dim=1).abs().mean(dim=(0, 1)) if length > 1 else target.std(dim=(0, 1)))
+        anchor = None if self.season is None else self._baseline(target)  # (B, T, C) in data units
         level = scale = features = None
         if self.normalization is not None:
             if self.global_level:
@@ -287,7 +323,7 @@ class RecurrentForecastModule(PLForecastingModule):
                 features = global_level_features(target, self._reference_level, self._reference_scale)
                 features = features * self._level_mask  # (B, 3, C): unused components give 0
             level, scale = window_statistics(target, self.normalization)  # (B, 1, C) each
-            target = (target - level) if scale is None else (target - level) / scale
+            target = (target - level) if scale is None else (target - level) / _nonzero(scale)
         covariates = [t for t in (x_in.past_covariates, x_in.historic_future_covariates) if t is not None]
         static, future = x_in.static_covariates, x_in.future_covariates
         channel = None
@@ -329,9 +365,45 @@ class RecurrentForecastModule(PLForecastingModule):
             out = out.reshape(batch, C, self.output_chunk_length, self.nr_params).transpose(1, 2)
         else:
             out = out.reshape(batch, self.output_chunk_length, C, self.nr_params)
-        if level is not None:
-            out = self._denormalize(out, level, scale)
+        if anchor is not None or level is not None:
+            out = self._denormalize(out, level if anchor is None else anchor, scale)
         return PLModuleOutput(prediction=out)
+
+    def _baseline(self, target: torch.Tensor) -> torch.Tensor:
+        """``(B, L, C)`` raw window -> ``(B, T, C)`` seasonal-naive forecast (:func:`baseline_index`)."""
+        index = self._baseline_index.unsqueeze(0).expand(target.shape[0], -1, -1)
+        return torch.gather(target, 1, index)
+
+    @torch.no_grad()
+    def set_loss_unit(self, unit) -> None:
+        """Measure the training loss in units of ``unit`` (per target component).
+
+        With a normalization, forecasts and targets are divided by ``unit`` before the
+        loss (and a likelihood's spread parameters scaled alike), so training sees the
+        same numbers whatever the data's units: Adam's epsilon, gradient clipping and
+        the divergence guard then act alike on ``x`` and on ``a * x + b``. The
+        forecasters set the mean absolute one-step change of their training series;
+        a module trained on its own takes its first training batch's. The unit also
+        scales the spread of a likelihood forecast from a constant window, which has
+        no spread of its own.
+
+        Parameters
+        ----------
+        unit
+            ``(C,)`` positive numbers (others, e.g. 0 for a constant component, become 1).
+        """
+        unit = torch.as_tensor(unit, dtype=self._loss_unit.dtype, device=self._loss_unit.device).reshape(-1)
+        unit = torch.where(torch.isfinite(unit) & (unit > 0), unit, torch.ones_like(unit))
+        self._loss_unit.copy_(unit.expand_as(self._loss_unit))
+        self._loss_unit_known = True
+
+    def _compute_loss(self, output: PLModuleOutput, target, criterion, sample_weight):
+        """Darts' loss, in units of :meth:`set_loss_unit` when the module normalizes."""
+        if self.normalization is not None and self._loss_unit_known:
+            factor = (1 / self._loss_unit).reshape(1, 1, -1)  # (1, 1, C)
+            output = output.replace(prediction=self._scale_outputs(output.prediction, factor.unsqueeze(-1)))
+            target = target * factor
+        return super()._compute_loss(output, target, criterion, sample_weight)
 
     @torch.no_grad()
     def set_reference(self, level, scale, used=None) -> None:
@@ -382,32 +454,53 @@ class RecurrentForecastModule(PLForecastingModule):
             for name in ("_reference_level", "_reference_scale", "_level_mask"):
                 setattr(self, name, getattr(self, name).to(device=like.device, dtype=like.dtype))
             self.hparams["global_level"] = True  # what the weights were trained as, for the next save
+        if "_loss_unit" not in state_dict:  # saved before 0.4: no loss unit (set by the next fit)
+            state_dict = {**state_dict, "_loss_unit": torch.full_like(self._loss_unit, float("nan"))}
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
         if self.global_level:
             self._reference_known = bool(torch.isfinite(self._reference_level).all())
+        self._loss_unit_known = bool(torch.isfinite(self._loss_unit).all())
         return result
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         super().on_load_checkpoint(checkpoint)
+        if self.season is not None and "season" not in checkpoint.get("hyper_parameters", {}):
+            # saved before 0.4: forecasts relative to the window's level, no baseline
+            self.season = None
+            del self._baseline_index
+            self.hparams["season"] = None
         if self.global_level and "level_projection.weight" not in checkpoint["state_dict"]:
             # saved before `global_level` existed: the module it was trained as had none
             self.global_level = False
             del self.level_projection, self._reference_level, self._reference_scale, self._level_mask
 
-    def _denormalize(self, out: torch.Tensor, level: torch.Tensor, scale: torch.Tensor | None):
+    def _denormalize(self, out: torch.Tensor, anchor: torch.Tensor, scale: torch.Tensor | None):
         """Map ``(B, T, C, P)`` outputs of the normalized problem back to the data's units.
 
-        Location parameters (forecasts, quantiles, means) become ``y * scale + level``;
+        Location parameters (forecasts, quantiles, means) become ``y * scale + anchor``
+        (``anchor``: the ``(B, T, C)`` baseline, or the ``(B, 1, C)`` window level);
         softplus-activated spread parameters (a standard deviation) are multiplied by
-        ``scale`` through the softplus, so the likelihood still sees raw outputs.
+        ``scale`` through the softplus, so the likelihood still sees raw outputs. A
+        constant window has scale 0: its location is the anchor exactly, its spread
+        takes the loss unit as scale.
         """
-        level = level.unsqueeze(-1)  # (B, 1, C, 1)
         if scale is not None:
-            scale = scale.unsqueeze(-1)
-            spread = _inverse_softplus(nn.functional.softplus(out) * scale)
+            scale = scale.unsqueeze(-1)  # (B, 1, C, 1)
+            unit = torch.nan_to_num(self._loss_unit, nan=1.0).reshape(1, 1, -1, 1)
+            out = self._scale_outputs(out, scale, spread_scale=torch.where(scale > 0, scale, unit))
+        return out + anchor.unsqueeze(-1) * self._location
+
+    def _scale_outputs(self, out: torch.Tensor, scale: torch.Tensor, spread_scale: torch.Tensor | None = None):
+        """``out`` with location parameters times ``scale``, spread parameters times ``spread_scale``.
+
+        Spread parameters are softplus-activated by the likelihood, so they are scaled
+        through it: ``softplus^-1(softplus(y) * s)``.
+        """
+        spread_scale = scale if spread_scale is None else spread_scale
+        if self._has_spread:
+            spread = _inverse_softplus(nn.functional.softplus(out) * spread_scale)
             out = torch.where(self._spread.bool(), spread, out)
-            out = out * torch.where(self._location.bool(), scale, torch.ones_like(scale))
-        return out + level * self._location
+        return out * torch.where(self._location.bool(), scale, torch.ones_like(scale))
 
     def _encode(self, x: torch.Tensor):
         if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
@@ -527,6 +620,11 @@ def resolve_segment_length(segment_length: int | str | None, input_chunk_length:
 def window_statistics(target: torch.Tensor, normalization: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Level and scale of each window and component.
 
+    Both follow the data: for ``a > 0`` and any ``b``, the statistics of ``a * x + b``
+    are ``a * level + b`` and ``a * scale``, with no absolute floor, and the spread is
+    computed on deviations divided by their largest magnitude first, so that neither
+    ``1e30`` nor ``1e-30`` scales over- or underflow in float32.
+
     Parameters
     ----------
     target
@@ -539,18 +637,77 @@ def window_statistics(target: torch.Tensor, normalization: str) -> tuple[torch.T
     (torch.Tensor, torch.Tensor or None)
         The level ``(B, 1, C)``: the last value, or for ``"mean_scale"`` the window's
         mean. For ``"level_scale"``/``"mean_scale"`` also the standard deviation over the
-        window ``(B, 1, C)``, floored at ``1e-5 * (1 + |level|)`` so that a constant window
-        divides by a small positive number rather than zero.
+        window ``(B, 1, C)``: 0 for a constant window (which the module then forecasts
+        as its baseline, see :func:`_nonzero`).
     """
     level = target.mean(dim=1, keepdim=True) if normalization == "mean_scale" else target[:, -1:, :]
     if normalization == "level":
         return level, None
-    std = target.std(dim=1, keepdim=True, unbiased=False)
-    return level, torch.maximum(std, _SCALE_FLOOR * (1 + level.abs()))
+    deviation = target - level
+    largest = deviation.abs().amax(dim=1, keepdim=True)
+    unit = _nonzero(largest)
+    return level, (deviation / unit).std(dim=1, keepdim=True, unbiased=False) * unit * (largest > 0)
 
 
-def location_scale_masks(likelihood, nr_params: int, normalization: str) -> tuple[torch.Tensor, torch.Tensor]:
+def baseline_index(seasons, input_chunk_length: int, output_chunk_length: int,
+                   output_chunk_shift: int = 0) -> torch.Tensor:
+    """Where in the input window each output step's seasonal-naive value is.
+
+    The forecast ``h`` steps after the window's end (``h = s + 1 .. s + T`` with shift
+    ``s``) repeats the value ``m * ceil(h / m)`` steps before it: one season back, or
+    the last value for ``m = 1``.
+
+    Parameters
+    ----------
+    seasons
+        ``(C,)`` integer periods, each at most ``input_chunk_length``.
+    input_chunk_length, output_chunk_length, output_chunk_shift
+        ``L``, ``T`` and ``s``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(T, C)`` indices into the ``L`` steps of the window.
+
+    Examples
+    --------
+    >>> baseline_index([1, 3], 4, 5)[:, 1].tolist()
+    [1, 2, 3, 1, 2]
+    """
+    m = torch.as_tensor(seasons, dtype=torch.long).reshape(1, -1)
+    ahead = torch.arange(output_chunk_shift + 1, output_chunk_shift + output_chunk_length + 1).reshape(-1, 1)
+    back = m * torch.div(ahead + m - 1, m, rounding_mode="floor")
+    return input_chunk_length - back + ahead - 1
+
+
+def check_seasons(season, target_dim: int, input_chunk_length: int) -> np.ndarray | None:
+    """``season`` as ``(C,)`` integer periods (``None`` stays ``None``), or a ``ValueError``."""
+    if season is None:
+        return None
+    values = np.broadcast_to(np.asarray(season), (target_dim,)) if np.ndim(season) == 0 else np.asarray(season)
+    if values.shape != (target_dim,):
+        raise ValueError(f"`season` must be one integer or one per target component ({target_dim}), "
+                         f"got {list(values)}.")
+    for m in values.tolist():
+        check_positive_int(m, "season", alternatives=", one per target component, or None")
+        if m > input_chunk_length:
+            raise ValueError(
+                f"`season` ({m}) must not exceed `input_chunk_length` ({input_chunk_length}): the "
+                "seasonal-naive baseline is read from the input window. Lengthen the window or "
+                "pass a shorter season."
+            )
+    return values.astype(np.int64)
+
+
+def _nonzero(scale: torch.Tensor) -> torch.Tensor:
+    """``scale`` with zeros (constant windows) replaced by 1, for dividing by it."""
+    return torch.where(scale > 0, scale, torch.ones_like(scale))
+
+
+def location_scale_masks(likelihood, nr_params: int, option: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Masks ``(nr_params,)`` of the location and of the spread outputs.
+
+    ``option`` names what needs them in the error message (e.g. ``"normalization='level'"``).
 
     Raises
     ------
@@ -565,9 +722,9 @@ def location_scale_masks(likelihood, nr_params: int, normalization: str) -> tupl
     name = type(likelihood).__name__
     if name not in _LOCATION_SCALE_PARAMETERS:
         raise ValueError(
-            f"`normalization={normalization!r}` maps forecasts back by the window's level and "
-            f"scale, which {name} has no parameters for. Use one of "
-            f"{sorted(_LOCATION_SCALE_PARAMETERS)}, no likelihood, or `normalization=None`."
+            f"`{option}` maps forecasts back by the window's level (or baseline) and scale, which "
+            f"{name} has no parameters for. Use one of {sorted(_LOCATION_SCALE_PARAMETERS)}, no "
+            "likelihood, or `normalization=None, season=None`."
         )
     loc_index, spread_index = _LOCATION_SCALE_PARAMETERS[name]
     location[loc_index if loc_index is not None else slice(None)] = 1
@@ -576,6 +733,6 @@ def location_scale_masks(likelihood, nr_params: int, normalization: str) -> tupl
 
 
 def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
-    """``x`` with ``softplus(x) = y`` for ``y > 0`` (floored at 1e-20 to stay finite)."""
-    y = y.clamp_min(1e-20)
+    """``x`` with ``softplus(x) = y`` for ``y > 0`` (floored at the dtype's smallest normal number)."""
+    y = y.clamp_min(torch.finfo(y.dtype).tiny)
     return y + torch.log(-torch.expm1(-y))

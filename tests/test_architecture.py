@@ -24,8 +24,10 @@ OPTIONS = list(itertools.product(
 
 
 def module(cell="gru", segment_length=None, decoder="mlp", channel_independence=False,
-           normalization=None, past_covariates=2, future_dim=1, static=(C, 2), **kwargs):
-    return RecurrentForecastModule(
+           normalization=None, past_covariates=2, future_dim=1, static=(C, 2), season=None, **kwargs):
+    """A small module; ``season=None`` by default: a randomly initialised output layer, so the
+    invariances below are not those of the zero-initialised baseline (tests/test_equivariance.py)."""
+    return RecurrentForecastModule(season=season,
         cell=cell, past_dim=C + past_covariates + future_dim, target_dim=C, future_dim=future_dim,
         static_dim=static[0] * static[1] if static else 0,
         static_components=static[0] if static else 1, hidden_dim=8,
@@ -240,12 +242,13 @@ def test_the_defaults_are_the_measured_design_and_pointwise_is_one_argument_away
     model = RNNForecaster(input_chunk_length=L, output_chunk_length=T)
     params = model.get_params()
     assert {k: params[k] for k in ("segment_length", "decoder", "channel_independence", "normalization",
-                                   "global_level", "hidden_dim", "n_rnn_layers", "dropout", "loss_fn")} == {
+                                   "season", "early_stopping", "validation_fraction", "global_level",
+                                   "hidden_dim", "n_rnn_layers", "dropout", "loss_fn")} == {
         "segment_length": "auto", "decoder": "parallel", "channel_independence": True,
-        "normalization": "level_scale", "global_level": "auto", "hidden_dim": 64, "n_rnn_layers": 1,
-        "dropout": 0.0, "loss_fn": None}
+        "normalization": "level_scale", "season": "auto", "early_stopping": True, "validation_fraction": 0.2,
+        "global_level": False, "hidden_dim": 64, "n_rnn_layers": 1, "dropout": 0.0, "loss_fn": None}
     assert POINTWISE == {"segment_length": None, "decoder": "mlp", "channel_independence": False,
-                         "normalization": None, "global_level": False}
+                         "normalization": None, "global_level": False, "season": None}
     plain = RNNForecaster(input_chunk_length=L, output_chunk_length=T, **POINTWISE)
     assert (plain.segment_length, plain.decoder, plain.channel_independence, plain.normalization) == (
         None, "mlp", False, None)
