@@ -7,11 +7,16 @@ unless the user already configured the same thing:
   the epoch, the step and the likely cause) as soon as the loss or a gradient is NaN/inf,
   before that step changes the weights;
 - :class:`LossExplosionGuard`: stops training with a :class:`LossExplosionError` when a
-  finite loss grows by orders of magnitude over the untrained model's, and gives the
-  model back its last good weights;
+  finite loss grows by orders of magnitude over the first step's (before any update),
+  and gives the model back its last good weights;
 - :class:`RNGStateCheckpoint`: stores the global random states in every checkpoint and
   restores them on resume, so a resumed run continues exactly as an uninterrupted one;
+- :class:`SkipEmptyValidation`: no validation loop (and no Lightning warning) for a
+  ``fit`` without validation data;
 - ``gradient_clip_val=DEFAULT_GRADIENT_CLIP_VAL``: clipping of the gradients' global norm.
+
+Lightning's "GPU available", "TPU available" and "Tip" lines are let through once per
+process (:data:`LIGHTNING_LINES`), not once per ``Trainer``.
 
 A trainer passed explicitly (``fit(..., trainer=my_trainer)``) is used as is.
 """
@@ -19,6 +24,7 @@ A trainer passed explicitly (``fit(..., trainer=my_trainer)``) is used as is.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import random
 
@@ -147,8 +153,9 @@ class LossExplosionError(TrainingDivergedError):
     epoch, step
         Where training stopped: epoch (from 0) and global optimizer step.
     loss, reference
-        The exploding loss (a step's, or an epoch's mean) and the untrained model's
-        loss it is compared with (the mean of the first steps).
+        The exploding loss (a step's, or an epoch's mean) and the loss it is compared
+        with: the first step's, before any update (the untrained model's; for a resumed
+        run, the first step of the run it resumes).
     restored
         Which weights the model was given back: ``"initial weights"`` or ``"weights of
         the end of epoch K"``.
@@ -164,42 +171,81 @@ class LossExplosionError(TrainingDivergedError):
         self.module = module
 
 
+#: Below this many nats a likelihood's first negative log-likelihood is read as
+#: calibrated (its spread matches the errors): see :class:`LossExplosionGuard`.
+CALIBRATED_NLL = 10.0
+
+
 class LossExplosionGuard(pl.Callback):
     """Raise :class:`LossExplosionError` when a finite loss explodes; keep the last good weights.
 
-    The reference is the mean loss of the first ``warmup_steps`` steps, the untrained
-    model's: training that works lowers the loss from there, by orders of magnitude at
-    most. Training stops when one step's loss exceeds the reference by more than
-    ``step_factor`` times its scale (checked from the second step on, against the steps
-    before it), or an epoch's mean loss by more than ``epoch_factor`` times it. The scale
-    is the reference's magnitude, or the first losses' mean absolute deviation if
-    larger, since a likelihood's negative log-likelihood can be negative or near 0. The module then gets back the
-    weights of the end of the last epoch that did not explode (or its initial weights),
-    kept as one in-memory copy. ``None`` turns a check off.
+    The reference is the loss of the first training step, computed before any update,
+    so no step it judges can move it (a mean over the first steps, the design before
+    0.4, took in the exploding ones: with ``lr=1e8`` on data at 1e6 the loss rose from
+    6.4e5 to 2e8 from the second step on, and the limit rose with it). A resumed run
+    keeps the reference of the run it resumes (it is saved in checkpoints). Training
+    stops when one step's loss exceeds the reference by more than ``step_factor``
+    margins (from the second step on), or an epoch's mean loss by more than
+    ``epoch_factor`` margins; the module then gets back the weights of the end of the
+    last epoch that did not explode (or its initial weights), kept as one in-memory
+    copy. ``None`` turns a check off.
+
+    The margin is scale-free: ``factor * |reference|`` above the reference, whatever
+    the loss's units (the data's, or the typical step's). One exception: a
+    likelihood's negative log-likelihood (every Darts likelihood but
+    ``QuantileRegression``) that starts below :data:`CALIBRATED_NLL` nats counts in
+    nats, since there a forecast whose errors and spread grow ``k``-fold raises it by
+    only ``log(k)``: the limit is ``reference + log(factor)``. A larger first NLL
+    (errors far beyond the predicted spread) grows like a squared error, and gets the
+    ratio margin. A reference of (almost) 0 gives no scale, and no check.
 
     Parameters
     ----------
     step_factor, epoch_factor
-        How many scales above the reference loss count as divergence.
-    warmup_steps
-        Steps whose mean loss is the reference.
+        How far above the reference a step's loss, or an epoch's mean loss, counts as
+        divergence (more than 1).
     """
 
-    def __init__(self, step_factor: float | None = 1e4, epoch_factor: float | None = 1e2, warmup_steps: int = 10):
-        self.step_factor, self.epoch_factor, self.warmup_steps = step_factor, epoch_factor, warmup_steps
-        self._first: list[float] = []
-        self._epoch_sum, self._epoch_steps = 0.0, 0
+    def __init__(self, step_factor: float | None = 1e4, epoch_factor: float | None = 1e2):
+        for name, factor in (("step_factor", step_factor), ("epoch_factor", epoch_factor)):
+            if factor is not None and not factor > 1:
+                raise ValueError(f"`{name}` must be more than 1 (or None to turn the check off), got {factor!r}.")
+        self.step_factor, self.epoch_factor = step_factor, epoch_factor
+        self._reset()
         self._good_state, self._good_label = None, "initial weights"
+
+    def _reset(self) -> None:
+        self._reference, self._nats = None, False
+        self._epoch_sum, self._epoch_steps = 0.0, 0
         self._batch = None
 
     def __getstate__(self):
         # passed in pl_trainer_kwargs, the guard is saved with the model: not its weight copy
         state = dict(self.__dict__)
-        state.update(_first=[], _epoch_sum=0.0, _epoch_steps=0, _good_state=None, _batch=None)
+        state.update(_reference=None, _epoch_sum=0.0, _epoch_steps=0, _good_state=None, _batch=None)
         return state
 
+    def __setstate__(self, state):
+        # guards saved before 0.4 had `warmup_steps` and a list of first losses
+        state = {k: v for k, v in state.items() if k not in ("warmup_steps", "_first")}
+        self._reset()
+        self._good_state, self._good_label = None, "initial weights"
+        self.__dict__.update(state)
+
+    def state_dict(self) -> dict:
+        return {"reference": self._reference}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self._reference = state_dict.get("reference")
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if stage == "fit":  # before a resumed run's state is loaded
+            self._reset()
+            likelihood = getattr(pl_module, "likelihood", None)
+            self._nats = likelihood is not None and type(likelihood).__name__ != "QuantileRegression"
+
     def on_train_start(self, trainer, pl_module):
-        self._first, self._epoch_sum, self._epoch_steps = [], 0.0, 0
+        self._epoch_sum, self._epoch_steps = 0.0, 0
         epoch = trainer.current_epoch
         self._keep(pl_module, "initial weights" if epoch == 0 else f"weights of the end of epoch {epoch - 1}")
 
@@ -213,9 +259,10 @@ class LossExplosionGuard(pl.Callback):
         value = float(loss.detach().float().mean())
         if not math.isfinite(value):
             return  # NonFiniteLossGuard's case
-        self._check(trainer, pl_module, value, self.step_factor, "this step's loss")
-        if len(self._first) < self.warmup_steps:
-            self._first.append(value)
+        if self._reference is None:
+            self._reference = value  # before the first update: nothing judged can move it
+        else:
+            self._check(trainer, pl_module, value, self.step_factor, "this step's loss")
         self._epoch_sum += value
         self._epoch_steps += 1
 
@@ -226,37 +273,36 @@ class LossExplosionGuard(pl.Callback):
             self._check(trainer, pl_module, mean, self.epoch_factor, "the epoch's mean loss")
         self._keep(pl_module, f"weights of the end of epoch {trainer.current_epoch}")
 
-    def _limit(self, factor: float | None) -> tuple[float, float] | None:
-        """``(reference, limit)``: the first steps' mean loss and ``reference + factor * scale``.
+    def limit(self, factor: float | None) -> float | None:
+        """The loss above which ``factor`` counts as divergence, or ``None`` (no check).
 
-        The scale is the reference's magnitude, or the first losses' mean absolute
-        deviation if larger: a likelihood's negative log-likelihood can be negative or
-        near 0, where a plain ratio would be meaningless.
+        ``reference + factor * |reference|``, or ``reference + log(factor)`` for a
+        negative log-likelihood below :data:`CALIBRATED_NLL` nats.
         """
-        if factor is None or not self._first:
+        reference = self._reference
+        if factor is None or reference is None:
             return None
-        reference = sum(self._first) / len(self._first)
-        spread = sum(abs(x - reference) for x in self._first) / len(self._first)
-        scale = max(abs(reference), spread)
-        return None if scale < _TINY_LOSS else (reference, reference + factor * scale)
+        if self._nats and abs(reference) < CALIBRATED_NLL:
+            return reference + math.log(factor)
+        return None if abs(reference) < _TINY_LOSS else reference + factor * abs(reference)
 
     def _check(self, trainer, pl_module, loss: float, factor: float | None, what: str) -> None:
-        limit = self._limit(factor)
-        if limit is not None and loss > limit[1]:
-            self._stop(trainer, pl_module, f"{what} is {loss:.3g}", loss, *limit)
+        limit = self.limit(factor)
+        if limit is not None and loss > limit:
+            self._stop(trainer, pl_module, f"{what} is {loss:.3g}", loss, limit)
 
     def _keep(self, pl_module, label: str) -> None:
         self._good_state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
         self._good_label = label
 
-    def _stop(self, trainer, pl_module, problem: str, loss: float, reference: float, limit: float):
-        epoch, step = trainer.current_epoch, trainer.global_step
+    def _stop(self, trainer, pl_module, problem: str, loss: float, limit: float):
+        epoch, step, reference = trainer.current_epoch, trainer.global_step, self._reference
         causes = likely_causes(trainer, self._batch)
         if self._good_state is not None:
             pl_module.load_state_dict(self._good_state)
         raise LossExplosionError(
-            f"Training diverged: {problem}, against {reference:.3g} for the untrained model "
-            f"(limit {limit:.3g}), in epoch {epoch} (counting from 0), global step {step}. "
+            f"Training diverged: {problem}, against {reference:.3g} at the first step, before any "
+            f"update (limit {limit:.3g}), in epoch {epoch} (counting from 0), global step {step}. "
             f"Training stopped; the model keeps its {self._good_label}. Likely "
             f"causes: {'; '.join(causes)}.",
             epoch=epoch, step=step, loss=loss, reference=reference, restored=self._good_label,
@@ -294,23 +340,72 @@ class RNGStateCheckpoint(pl.Callback):
         random.setstate((version, tuple(python_state), gauss))
 
 
+class SkipEmptyValidation(pl.Callback):
+    """Turn validation off for a ``fit`` that has no validation data.
+
+    Darts hands Lightning an empty list as the validation loader when ``fit`` gets no
+    ``val_series``, and Lightning warns "Total length of `list` across ranks is zero"
+    for it. With ``limit_val_batches=0`` Lightning does not ask for the loader: the
+    same training (an empty loader ran no validation either), no warning.
+    """
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        datamodule = getattr(trainer, "datamodule", None)
+        if stage == "fit" and datamodule is not None and getattr(datamodule, "val_dataset", ()) is None:
+            trainer.limit_val_batches = 0
+
+
+class _OncePerProcess(logging.Filter):
+    """Let Lightning's environment lines through once per process, not once per ``Trainer``.
+
+    Every ``Trainer`` logs "GPU available: ...", "TPU available: ..." and a "Tip" line;
+    a forecaster builds one per ``fit``/``predict``, so a script training several
+    models printed them again and again.
+    """
+
+    PREFIXES = ("GPU available:", "TPU available:", "HPU available:", "\U0001f4a1 Tip:")
+
+    def __init__(self):
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if not message.startswith(self.PREFIXES):
+            return True
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+#: The filter on Lightning's ``rank_zero`` loggers (``LIGHTNING_LINES.seen.clear()``
+#: lets the lines through once more).
+LIGHTNING_LINES = _OncePerProcess()
+for _name in ("pytorch_lightning.utilities.rank_zero", "lightning.pytorch.utilities.rank_zero"):
+    if LIGHTNING_LINES not in logging.getLogger(_name).filters:
+        logging.getLogger(_name).addFilter(LIGHTNING_LINES)
+
+
 def with_training_guards(trainer_params: dict) -> dict:
-    """``trainer_params`` plus the two guards and default gradient clipping, as a new dict.
+    """``trainer_params`` plus the guards, default gradient clipping and quiet validation, as a new dict.
 
     ``pl_trainer_kwargs={"gradient_clip_val": None}`` turns clipping off; a
     ``NonFiniteLossGuard`` or ``LossExplosionGuard`` of the user's own in ``callbacks``
-    replaces the default one (``LossExplosionGuard(None, None)`` turns it off).
+    replaces the default one (``LossExplosionGuard(None, None)`` turns it off). A
+    :class:`SkipEmptyValidation` joins them.
     """
     params = dict(trainer_params)
     params.setdefault("gradient_clip_val", DEFAULT_GRADIENT_CLIP_VAL)
     params["callbacks"] = with_default_callback(params.get("callbacks"), NonFiniteLossGuard)
     params["callbacks"] = with_default_callback(params["callbacks"], LossExplosionGuard)
+    params["callbacks"] = with_default_callback(params["callbacks"], SkipEmptyValidation)
     return params
 
 
 # Passed in `pl_trainer_kwargs`, they are saved with the model's parameters: allow them
 # in Darts' safe loading.
-add_safe_globals([NonFiniteLossGuard, LossExplosionGuard, RNGStateCheckpoint])
+add_safe_globals([NonFiniteLossGuard, LossExplosionGuard, RNGStateCheckpoint, SkipEmptyValidation])
 
 
 def with_default_callback(callbacks, callback_cls: type) -> list:

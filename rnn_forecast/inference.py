@@ -10,16 +10,60 @@ of windows; :func:`predict_windows` runs exactly that, and the forecaster uses i
 ``predict``/``historical_forecasts`` when :func:`can_skip_trainer` allows.
 Everything else (likelihood sampling, Monte Carlo dropout, a custom ``trainer``, GPUs,
 mixed precision, callbacks with ``on_predict_*`` hooks) goes through Lightning as usual.
+
+Thread safety. Predicting changes state shared by every caller of one fitted model:
+the trainer-free path switches a network with dropout to evaluation mode and back,
+and Darts' path through Lightning sets the module's prediction parameters
+(``set_predict_parameters``), its Monte Carlo dropout flags and its mode, and seeds
+torch's global random generator (``@random_method``). So concurrent ``predict``,
+``historical_forecasts`` or ``backtest`` calls on one model take turns:
+:func:`predict_windows` holds the network's lock (:func:`network_lock`) and
+:func:`exclusive_prediction` wraps a prediction through Lightning in that lock and
+in one process-wide lock (torch's global generator is shared by all models). Each
+call then returns what it returns alone.
 """
 
 from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn as nn
+from darts.utils.torch import MonteCarloDropout
 
 from rnn_forecast.windows import BatchedInferenceDataset, collate_batch
+
+_NETWORK_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_REGISTRY = threading.Lock()
+#: Held by every prediction through a Lightning ``Trainer``, whatever the model.
+_GLOBAL_RNG = threading.RLock()
+
+
+def network_lock(module: nn.Module) -> threading.RLock:
+    """The lock of ``module`` (one per network, created on first use, re-entrant)."""
+    with _REGISTRY:
+        lock = _NETWORK_LOCKS.get(module)
+        if lock is None:
+            lock = _NETWORK_LOCKS[module] = threading.RLock()
+        return lock
+
+
+@contextlib.contextmanager
+def exclusive_prediction(module: nn.Module | None):
+    """Around a prediction through Lightning: the network's lock, then the process-wide one.
+
+    Darts sets the module's prediction parameters, mode and Monte Carlo dropout flags
+    and seeds torch's global generator for the whole call; holding both locks keeps
+    every other prediction of this network, and every other sampling prediction, out
+    until it is done. The trainer-free path (:func:`predict_windows`) takes the
+    network's lock only.
+    """
+    with network_lock(module) if module is not None else contextlib.nullcontext(), _GLOBAL_RNG:
+        yield
 
 _FULL_PRECISION = (None, 32, 64, "32", "64", "32-true", "64-true")
 
@@ -69,6 +113,18 @@ def _mode_dependent(module: nn.Module) -> bool:
     return cached
 
 
+_MC_LAYERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _mc_dropout_layers(module: nn.Module) -> tuple:
+    """The Monte Carlo dropout layers of ``module`` (cached per module)."""
+    with _REGISTRY:
+        layers = _MC_LAYERS.get(module)
+        if layers is None:
+            layers = _MC_LAYERS[module] = tuple(m for m in module.modules() if isinstance(m, MonteCarloDropout))
+        return layers
+
+
 def _layer_mode_dependent(m: nn.Module) -> bool:
     if isinstance(m, _MODE_DEPENDENT):
         return True
@@ -84,6 +140,9 @@ def predict_windows(
 ) -> tuple[np.ndarray, list, list]:
     """Forecast every window of ``dataset``, ``batch_size`` windows at a time.
 
+    Holds the network's lock (:func:`network_lock`) while it runs, with the network in
+    evaluation mode and Monte Carlo dropout off; the modes are put back afterwards.
+
     Returns
     -------
     values, schemas, starts
@@ -92,26 +151,41 @@ def predict_windows(
         values_only=True)`` returns.
     """
     values, schemas, starts = [], [], []
-    # switching modes walks every submodule, a tenth of a one-series forecast: skipped
-    # where no layer behaves differently in training mode
-    was_training = module.training and _mode_dependent(module)
-    if was_training:
-        module.eval()
-    try:
-        with torch.inference_mode():
-            for first in range(0, len(dataset), batch_size):
-                batch = dataset.__getitems__(list(range(first, min(first + batch_size, len(dataset)))))
-                batch = collate_batch(batch)  # the dataset may fall back to per-sample
-                batch = batch.replace(**{
-                    name: tensor.to(module.dtype)
-                    for name in ("past_target", "past_covariates", "future_past_covariates",
-                                 "historic_future_covariates", "future_covariates", "static_covariates")
-                    if (tensor := getattr(batch, name)) is not None
-                })
-                values.append(module._get_batch_prediction(n, batch, roll_size).numpy())
-                schemas += batch.series_schema
-                starts += batch.pred_time
-    finally:
-        if was_training:
-            module.train()
+    with network_lock(module), _inference_mode(module), torch.inference_mode():
+        for first in range(0, len(dataset), batch_size):
+            batch = dataset.__getitems__(list(range(first, min(first + batch_size, len(dataset)))))
+            batch = collate_batch(batch)  # the dataset may fall back to per-sample
+            batch = batch.replace(**{
+                name: tensor.to(module.dtype)
+                for name in ("past_target", "past_covariates", "future_past_covariates",
+                             "historic_future_covariates", "future_covariates", "static_covariates")
+                if (tensor := getattr(batch, name)) is not None
+            })
+            values.append(module._get_batch_prediction(n, batch, roll_size).numpy())
+            schemas += batch.series_schema
+            starts += batch.pred_time
     return np.concatenate(values)[..., None], schemas, starts
+
+
+@contextlib.contextmanager
+def _inference_mode(module: nn.Module):
+    """Evaluation mode and Monte Carlo dropout off inside; each submodule's mode back after.
+
+    Switching walks every submodule, a tenth of a one-series forecast: skipped where no
+    layer behaves differently in training mode. Monte Carlo dropout flags left on (by a
+    Lightning prediction that failed before its end hook) are turned off for good.
+    """
+    mc_layers = _mc_dropout_layers(module)
+    if not _mode_dependent(module) or (
+            not module.training and not any(m._mc_dropout_enabled for m in mc_layers)):
+        yield
+        return
+    training = [(m, m.training) for m in module.modules()]
+    module.eval()
+    for m in mc_layers:
+        m._mc_dropout_enabled = False
+    try:
+        yield
+    finally:
+        for m, mode in training:
+            m.training = mode

@@ -348,7 +348,17 @@ def fit_inputs(series, past_covariates, future_covariates, val_series, val_past_
     -------
     dict
         The six arguments by name, as ``TimeSeries`` (or lists) of the target's dtype.
+
+    Raises
+    ------
+    TypeError
+        If ``series`` is ``None`` or not series-like (see :func:`as_series`).
     """
+    if series is None:
+        raise TypeError(
+            "`series` is required: `fit` trains on it (a darts TimeSeries, a pandas "
+            "Series/DataFrame with a DatetimeIndex, or a list of them), got None."
+        )
     stride = check_positive_int(stride, "stride")
     if max_samples_per_ts is not None:
         check_positive_int(max_samples_per_ts, "max_samples_per_ts")

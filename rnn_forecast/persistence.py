@@ -21,15 +21,22 @@ These are plain functions of the forecaster: ``RNNForecaster``'s ``save``, ``loa
 
 from __future__ import annotations
 
+import _compat_pickle
 import contextlib
 import copy
+import errno
 import glob
 import hashlib
+import inspect
 import os
 import re
+import shutil
 import signal
+import socket
+import sys
 import threading
 import uuid
+import warnings
 
 import pytorch_lightning as pl
 import torch
@@ -194,79 +201,253 @@ def sha256_of(path: str) -> str:
     return digest.hexdigest()
 
 
-def temp_path_for(path: str) -> str:
-    """A unique hidden file name next to ``path`` (same folder, so renaming is atomic)."""
+def _tag() -> str:
+    """``host-pid-random``: which process, on which machine, wrote a temporary file."""
+    return f"{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+# `.<name>.<host>-<pid>-<random>.tmp` (a file being written) or `.prev` (save's backup)
+_TEMPORARY = re.compile(
+    r"^\.(?P<name>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-(?P<random>[0-9a-f]{8})\.(?P<kind>tmp|prev)$")
+
+
+def temp_path_for(path: str, tag: str | None = None, kind: str = "tmp") -> str:
+    """A hidden file name next to ``path`` (same folder, so renaming is atomic).
+
+    ``.<name>.<host>-<pid>-<random>.<kind>``: the name says which process wrote it, so
+    that a later save (or resume) can remove what a killed process left behind.
+    """
     folder, name = os.path.split(os.path.abspath(path))
-    return os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}.tmp")
+    return os.path.join(folder, f".{name}.{tag or _tag()}.{kind}")
+
+
+def flush(path: str) -> None:
+    """Flush ``path``'s content to disk."""
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def flush_folder(folder: str) -> None:
+    """Flush a folder's entries (renames, new names) to disk, where the system allows it."""
+    if os.name == "nt":  # folders cannot be opened (renames are journaled there)
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def commit(temp: str, path: str) -> None:
     """Flush ``temp`` to disk and atomically rename it to ``path``."""
-    with open(temp, "rb+") as handle:
-        os.fsync(handle.fileno())
+    flush(temp)
     os.replace(temp, path)
+    flush_folder(os.path.dirname(os.path.abspath(path)))
 
 
-def _remove_quietly(*paths: str) -> None:
+def _remove_quietly(*paths: str | None) -> None:
     for path in paths:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(path)
+        if path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path)
+
+
+def leftovers(folder: str, names: tuple[str, ...] | None = None) -> dict[str, re.Match]:
+    """Temporary files (``.tmp``, ``.prev``) in ``folder`` of processes that no longer run.
+
+    Only files written on this machine count (a process elsewhere on a shared file system
+    cannot be checked), and only those of the file ``names`` when given.
+    """
+    found = {}
+    for entry in os.listdir(folder) if os.path.isdir(folder) else ():
+        match = _TEMPORARY.match(entry)
+        if (match and match["host"] == _HOST and (names is None or match["name"] in names)
+                and not _running(int(match["pid"]))):
+            found[os.path.join(folder, entry)] = match
+    return found
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill(pid, 0) would terminate it there: assume it runs
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 class AtomicCheckpointIO(_DartsCheckpointIO):
-    """Darts' safe-loading Lightning ``CheckpointIO`` whose local saves are atomic.
+    """Darts' safe-loading Lightning ``CheckpointIO``: atomic local saves, our errors on load.
 
     Lightning writes to a temporary file in the system temp folder and then moves it,
-    which is a non-atomic copy when that folder is on another file system; a process
-    killed mid-copy leaves a truncated checkpoint that resuming would pick up.
+    which is a non-atomic copy when that folder is on another file system (a process
+    killed mid-copy leaves a truncated checkpoint that resuming would pick up) and
+    leaves that temporary file behind when killed. Here each local checkpoint is
+    written to a temporary file next to it (see :func:`temp_path_for`; one left by a
+    killed process is removed when the run is resumed), flushed, and renamed into
+    place. A checkpoint that cannot be read
+    raises a :class:`ModelFileError` naming it (:func:`read_error`), as ``load`` does.
     """
 
     def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
         path = os.fspath(path)
-        if "://" in path:  # remote file systems: Lightning's fsspec transaction
+        if "://" in path or storage_options is not None:  # remote file systems: Lightning's fsspec transaction
             return super().save_checkpoint(checkpoint, path, storage_options)
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        if _TEMPORARY.match(os.path.basename(path)):  # a temporary file of save(), which renames it
+            with open(path, "wb") as handle:
+                torch.save(checkpoint, handle)
+            return
         temp = temp_path_for(path)
         try:
-            super().save_checkpoint(checkpoint, temp, storage_options)
+            with open(temp, "wb") as handle:  # not Lightning's writer: its temporary file is in /tmp
+                torch.save(checkpoint, handle)
             commit(temp, path)
         finally:
             _remove_quietly(temp)
+
+    def load_checkpoint(self, path, map_location=None, weights_only=None, **kwargs):
+        name = os.fspath(path)
+        if "://" not in name and not os.path.isfile(name):
+            raise MissingModelFileError(f"No checkpoint file at {name!r}.")
+        try:
+            return super().load_checkpoint(path, map_location=map_location, weights_only=weights_only, **kwargs)
+        except Exception as exc:
+            raise read_error(name, exc, "checkpoint", zip_archive="://" not in name) from exc
 
 
 # -- save / load: what RNNForecaster.save/load/load_from_checkpoint do ------------------
 
 
 def save_forecaster(model, path: str | os.PathLike | None = None, clean: bool = False) -> None:
-    """``RNNForecaster.save`` (documented there): both files written atomically, with a marker."""
+    """``RNNForecaster.save`` (documented there): the pair of files replaced atomically, with a marker.
+
+    The steps: write the new weights and the new forecaster to temporary files and
+    flush them; keep the previous weights under a second name (a hard link,
+    ``.<name>.ckpt.<tag>.prev``); rename the new weights into place (the previous
+    forecaster file now finds its weights under the backup name, see
+    :func:`previous_weights`); rename the new forecaster into place (the commit);
+    remove the backup. A failure before the commit puts the previous weights back;
+    either way no temporary file remains, and ``load`` reads the previous pair before
+    the commit and the new one after it. A process killed at any step leaves either
+    pair loadable, plus temporary files that the next save to ``path`` removes
+    (:func:`recover`).
+    """
     path = os.fspath(path) if path is not None else model._default_save_path() + ".pt"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # as Darts' save, which opens the file
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory (save() creates no folders)", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
     ckpt_path = path + ".ckpt"
-    temp, temp_ckpt = temp_path_for(path), temp_path_for(ckpt_path)
+    recover(path)
+    tag = _tag()
+    temp, temp_ckpt = temp_path_for(path, tag), temp_path_for(ckpt_path, tag)
+    backup = replaced = None
+    committed = False
     try:
-        if model.trainer is not None:
-            model.trainer.save_checkpoint(temp_ckpt, weights_only=clean)
-        elif model.load_ckpt_path and os.path.exists(model.load_ckpt_path):
-            # loaded from a checkpoint and not trained since: keep that checkpoint
-            with open(model.load_ckpt_path, "rb") as src, open(temp_ckpt, "wb") as dst:
-                dst.write(src.read())
-        elif model.model is not None:
-            # loaded with `load()` and not used since: Darts would save no weights
-            _checkpoint_trainer(model).save_checkpoint(temp_ckpt, weights_only=clean)
-        has_ckpt = os.path.exists(temp_ckpt)
-        target = model._clean() if clean else model
-        setattr(target, _MARKER, file_info(sha256_of(temp_ckpt) if has_ckpt else None))
-        try:
-            with open(temp, "wb") as handle:
-                torch.save(target, handle)
-        finally:
-            del target.__dict__[_MARKER]  # only the file carries it
+        has_ckpt = _write_weights(model, temp_ckpt, clean)
+        _write_forecaster(model, temp, sha256_of(temp_ckpt) if has_ckpt else None, clean)
         if has_ckpt:
-            commit(temp_ckpt, ckpt_path)
-        commit(temp, path)
+            flush(temp_ckpt)
+            backup = _backup(ckpt_path, temp_path_for(ckpt_path, tag, "prev"))
+            os.replace(temp_ckpt, ckpt_path)
+            replaced = True
+            flush_folder(folder)
+        flush(temp)
+        os.replace(temp, path)  # the commit
+        committed = True
+        flush_folder(folder)
         if not has_ckpt:
             _remove_quietly(ckpt_path)  # a stale .ckpt of an older save must not be loaded
     finally:
-        _remove_quietly(temp, temp_ckpt)
+        if replaced and not committed:  # put the previous weights back
+            if backup is not None:
+                os.replace(backup, ckpt_path)
+            else:
+                _remove_quietly(ckpt_path)
+            backup = None
+        _remove_quietly(temp, temp_ckpt, backup)
+
+
+def _write_weights(model, temp_ckpt: str, clean: bool) -> bool:
+    """Write the model's Lightning checkpoint to ``temp_ckpt``; whether it has weights to write."""
+    if model.trainer is not None:
+        model.trainer.save_checkpoint(temp_ckpt, weights_only=clean)
+    elif model.load_ckpt_path and os.path.exists(model.load_ckpt_path):
+        # loaded from a checkpoint and not trained since: keep that checkpoint
+        with open(model.load_ckpt_path, "rb") as src, open(temp_ckpt, "wb") as dst:
+            dst.write(src.read())
+    elif model.model is not None:
+        # loaded with `load()` and not used since: Darts would save no weights
+        _checkpoint_trainer(model).save_checkpoint(temp_ckpt, weights_only=clean)
+    return os.path.exists(temp_ckpt)
+
+
+def _write_forecaster(model, temp: str, ckpt_sha256: str | None, clean: bool) -> None:
+    """``torch.save`` the forecaster (with the file marker) to ``temp``."""
+    target = model._clean() if clean else model
+    setattr(target, _MARKER, file_info(ckpt_sha256))
+    try:
+        with open(temp, "wb") as handle:
+            torch.save(target, handle)
+    finally:
+        del target.__dict__[_MARKER]  # only the file carries it
+
+
+def _backup(path: str, backup: str) -> str | None:
+    """A second name for ``path`` (a hard link, or a copy), or ``None`` if there is no ``path``."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        os.link(path, backup)
+    except OSError:  # a file system without hard links
+        shutil.copyfile(path, backup)
+        flush(backup)
+    return backup
+
+
+def recover(path: str) -> None:
+    """Finish what an earlier ``save(path)`` killed mid-way left, then remove its temporary files.
+
+    A save killed after renaming the new weights into place and before the commit left
+    its new forecaster file (``.tmp``) and the previous weights (``.prev``): the
+    previous weights go back under their name, so that the files are a plain pair
+    again. Everything else it left is removed. Only temporary files of processes that
+    no longer run on this machine are touched.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    found = leftovers(folder, (name, name + ".ckpt"))
+    for backup, match in found.items():
+        if match["kind"] != "prev":
+            continue
+        tag = f"{match['host']}-{match['pid']}-{match['random']}"
+        if os.path.exists(temp_path_for(path, tag)):  # killed before its commit
+            os.replace(backup, path + ".ckpt")
+    _remove_quietly(*found)
+
+
+def previous_weights(ckpt_path: str, sha256: str) -> str | None:
+    """The backup of ``ckpt_path`` whose SHA-256 is ``sha256`` (see :func:`save_forecaster`), or ``None``.
+
+    A save killed (or failing without cleaning up) between replacing the weights and
+    committing the forecaster file leaves the previous forecaster file with the new
+    weights under the weights' name; its own weights are this backup.
+    """
+    folder, name = os.path.split(os.path.abspath(ckpt_path))
+    for entry in sorted(os.listdir(folder)):
+        match = _TEMPORARY.match(entry)
+        if match and match["name"] == name and match["kind"] == "prev":
+            candidate = os.path.join(folder, entry)
+            if sha256_of(candidate) == sha256:
+                return candidate
+    return None
 
 
 def _checkpoint_trainer(model) -> pl.Trainer:
@@ -295,11 +476,15 @@ def load_forecaster(cls: type, path: str | os.PathLike, pl_trainer_kwargs: dict 
                 "copy both files together."
             )
         if sha256_of(ckpt_path) != info["ckpt_sha256"]:
-            raise ModelFileError(
-                f"{ckpt_path!r} is not the weights file saved with {path!r} (its SHA-256 "
-                "differs): it is truncated or corrupted, or the two files come from "
-                "different saves. Copy both files from the same save."
-            )
+            # a save interrupted before its commit keeps this file's weights under a second name
+            backup = previous_weights(ckpt_path, info["ckpt_sha256"])
+            if backup is None:
+                raise ModelFileError(
+                    f"{ckpt_path!r} is not the weights file saved with {path!r} (its SHA-256 "
+                    "differs): it is truncated or corrupted, or the two files come from "
+                    "different saves. Copy both files from the same save."
+                )
+            ckpt_path = backup
         try:
             model.model = model._load_from_checkpoint(ckpt_path, trusted=trusted, **kwargs)
         except Exception as exc:
@@ -394,6 +579,80 @@ def load_forecaster_from_checkpoint(cls: type, darts_load, model_name: str, work
     return model
 
 
+def load_weights(model, darts_load_weights_from_checkpoint, path: str | os.PathLike, **kwargs) -> None:
+    """``RNNForecaster.load_weights``: Darts' method, with the file checks and errors of ``load``.
+
+    ``darts_load_weights_from_checkpoint`` is Darts' ``load_weights_from_checkpoint``
+    bound to ``model`` (Darts' ``load_weights`` only adds ``".ckpt"`` and calls it).
+    """
+    path = os.fspath(path)
+    ckpt_path = path + ".ckpt"
+    if not os.path.isfile(ckpt_path):
+        raise MissingModelFileError(
+            f"No weights file {ckpt_path!r}: `load_weights(path)` reads the weights that "
+            f"`save(path)` wrote next to {path!r}; copy both files together."
+        )
+    load_weights_from_checkpoint(model, darts_load_weights_from_checkpoint, file_name=ckpt_path, **kwargs)
+
+
+def load_weights_from_checkpoint(model, darts_method, model_name: str | None = None, work_dir: str | None = None,
+                                 file_name: str | None = None, best: bool = True, skip_checks: bool = False,
+                                 trusted: bool = False, **kwargs) -> None:
+    """``RNNForecaster.load_weights_from_checkpoint``: Darts' method, with the file checks and errors of ``load``.
+
+    Both files Darts reads, the checkpoint and the forecaster saved with it (a run's
+    ``_model.pth.tar``, or the ``path`` of ``save(path)``), are read with safe loading
+    first: a missing one raises :class:`MissingModelFileError`, one that is truncated,
+    corrupted, refused (:class:`UnsafeModelFileError`) or of another version a
+    :class:`ModelFileError`, each naming the file. ``darts_method`` (Darts' own,
+    bound to ``model``) then loads them.
+    """
+    name = model_name if model_name is not None else model.model_name
+    runs = work_dir if work_dir is not None else os.path.join(os.getcwd(), "darts_logs")
+    folder = _get_checkpoint_folder(runs, name)
+    if file_name is None:
+        try:
+            file_name = _get_checkpoint_fname(runs, name, best=best)
+        except FileNotFoundError as exc:
+            raise MissingModelFileError(
+                f"The run {name!r} in {runs!r} has no {'best' if best else 'last'} checkpoint "
+                f"(checkpoints: {_checkpoints_in(folder)})."
+            ) from exc
+    if os.path.basename(file_name)[:5] in ("last-", "best-"):  # as Darts tells the two apart
+        ckpt, base = os.path.join(folder, file_name), os.path.join(_get_runs_folder(runs, name), INIT_MODEL_NAME)
+    else:  # written by save(path): `path.ckpt` next to `path`
+        ckpt, base = file_name, file_name[: -len(".ckpt")]
+    if not os.path.isfile(ckpt):
+        raise MissingModelFileError(f"No checkpoint file at {ckpt!r} (checkpoints of the run: "
+                                    f"{_checkpoints_in(folder)}).")
+    from darts.utils.serialization.torch import load_ckpt_safely
+
+    try:
+        checkpoint = load_ckpt_safely(torch.load, ckpt, map_location="cpu")
+    except Exception as exc:
+        raise read_error(ckpt, exc, "checkpoint") from exc
+    if not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict)
+            and "model_dtype" in checkpoint and "train_sample_shape" in checkpoint):
+        raise ModelFileError(f"{ckpt!r} is not a checkpoint written by a Darts forecaster (it has no "
+                             "'state_dict', 'model_dtype' and 'train_sample_shape').")
+    if not skip_checks:
+        if not os.path.isfile(base):
+            raise MissingModelFileError(
+                f"{ckpt!r} needs {base!r}, saved with it (for the encoders and the parameter "
+                "checks), which is missing: copy both files together."
+            )
+        saved = _read(base, trusted, kwargs.get("map_location"))
+        info = check_file_info(saved, base, object)
+        if info["ckpt_sha256"] is not None and base != os.path.join(_get_runs_folder(runs, name), INIT_MODEL_NAME) \
+                and sha256_of(ckpt) != info["ckpt_sha256"]:
+            raise ModelFileError(
+                f"{ckpt!r} is not the weights file saved with {base!r} (its SHA-256 differs): it is "
+                "truncated or corrupted, or the two files come from different saves."
+            )
+    darts_method(model_name=model_name, work_dir=work_dir, file_name=file_name, best=best,
+                 skip_checks=skip_checks, trusted=trusted, **kwargs)
+
+
 # -- checkpointed runs and resuming ----------------------------------------------------
 #
 # The state between these steps lives on the forecaster, in two attributes that saved
@@ -402,12 +661,15 @@ def load_forecaster_from_checkpoint(cls: type, darts_load, model_name: str, work
 
 
 def with_checkpoint_defaults(trainer_params: dict) -> dict:
-    """``trainer_params`` plus an :class:`RNGStateCheckpoint` and atomic checkpoint writes, as a new dict.
+    """``trainer_params`` plus the checkpoint defaults, as a new dict.
 
-    A user's own ``RNGStateCheckpoint`` or ``CheckpointIO`` plugin is kept instead.
+    An :class:`RNGStateCheckpoint`, a :class:`DropResumedCheckpoint` and atomic
+    checkpoint writes (:class:`AtomicCheckpointIO`); a user's own
+    ``RNGStateCheckpoint`` or ``CheckpointIO`` plugin is kept instead.
     """
     params = dict(trainer_params)
     params["callbacks"] = with_default_callback(params.get("callbacks"), RNGStateCheckpoint)
+    params["callbacks"] = with_default_callback(params["callbacks"], DropResumedCheckpoint)
     plugins = list(params.get("plugins") or [])
     if not any(isinstance(p, CheckpointIO) for p in plugins):
         plugins.append(AtomicCheckpointIO())
@@ -457,7 +719,9 @@ def _resume_from_last_checkpoint(model) -> None:
         )
     if model.load_ckpt_path:  # from load_from_checkpoint(): Darts resumes from it
         return
-    last = last_checkpoint(model.work_dir, model.model_name)
+    folder = _get_checkpoint_folder(model.work_dir, model.model_name)
+    _remove_quietly(*leftovers(folder))  # of checkpoint writes killed mid-way
+    last = newest_readable_checkpoint(folder)
     if last is None:
         return  # nothing saved yet: this is the first attempt
     base = os.path.join(_get_runs_folder(model.work_dir, model.model_name), INIT_MODEL_NAME)
@@ -472,7 +736,87 @@ def _resume_from_last_checkpoint(model) -> None:
         raise ValueError(f"Cannot resume from {last!r} with different parameters. {exc}") from exc
     if saved.train_sample is not None:
         model._resume_dims = saved.train_sample.component_dims()
+    # `last` checkpoints of earlier resumed runs (Lightning keeps the one a run resumed from)
+    _remove_quietly(*(path for path in glob.glob(os.path.join(folder, "last-*.ckpt"))
+                      if _checkpoint_order(path)[0] < _checkpoint_order(last)[0]))
     model.load_ckpt_path = last
+
+
+def newest_readable_checkpoint(folder: str) -> str | None:
+    """The newest checkpoint in ``folder`` that can be read, or ``None`` if there is none.
+
+    Newest: the highest epoch, a ``last-*`` before a ``best-*`` of the same epoch (both
+    hold the whole training state of that epoch's end). A newer checkpoint that is
+    truncated or corrupted is renamed ``<name>.unreadable`` (so that neither this nor a
+    later resume picks it, and Lightning does not write ``-v1`` files next to it),
+    with a warning naming it and the checkpoint used instead.
+
+    Raises
+    ------
+    UnsafeModelFileError
+        A checkpoint holds objects safe loading refuses (no fallback: the older ones of
+        the run would hold them too).
+    ModelFileError
+        No checkpoint of the run can be read.
+    """
+    found = sorted(glob.glob(os.path.join(folder, "*.ckpt")), key=_checkpoint_order, reverse=True)
+    skipped = []
+    for path in found:
+        try:
+            check_training_checkpoint(path)
+        except UnsafeModelFileError:
+            raise
+        except ModelFileError as exc:
+            aside = path + ".unreadable"
+            os.replace(path, aside)
+            skipped.append(f"{path!r} ({exc}; renamed {os.path.basename(aside)!r})")
+            continue
+        if skipped:
+            warnings.warn(f"Resuming from {path!r}, the newest checkpoint that can be read, instead of "
+                          f"{'; '.join(skipped)}.", UserWarning, stacklevel=5)
+        return path
+    if skipped:
+        raise ModelFileError(f"No checkpoint of the run in {folder!r} can be read: {'; '.join(skipped)}. "
+                             "Build the model with `force_reset=True` to start the run over.")
+    return None
+
+
+def check_training_checkpoint(path: str) -> None:
+    """Raise a :class:`ModelFileError` naming ``path`` unless it is a readable Lightning training checkpoint."""
+    from darts.utils.serialization.torch import load_ckpt_safely
+
+    try:
+        checkpoint = load_ckpt_safely(torch.load, path, map_location="cpu")
+    except Exception as exc:
+        raise read_error(path, exc, "checkpoint") from exc
+    if not (isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict)
+            and "epoch" in checkpoint):
+        raise ModelFileError(f"{path!r} is not a Lightning training checkpoint (it holds no training state).")
+
+
+def _checkpoint_order(path: str) -> tuple:
+    name = os.path.basename(path)
+    match = re.search(r"epoch=(\d+)", name)
+    return int(match[1]) if match else -1, name.startswith("last-"), os.path.getmtime(path)
+
+
+class DropResumedCheckpoint(pl.Callback):
+    """At the end of a resumed ``fit``, remove the ``last-*`` checkpoint it resumed from.
+
+    Lightning's ``ModelCheckpoint`` replaces its ``last`` checkpoint each epoch but
+    keeps the one the trainer resumed from, so every resume left one more
+    ``last-epoch=K.ckpt``. Once the run has written a ``last`` checkpoint of a later
+    epoch in the same folder, the one it resumed from is removed.
+    """
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        resumed = trainer.ckpt_path
+        if not resumed or "://" in str(resumed) or not os.path.basename(resumed).startswith("last-"):
+            return
+        newer = [path for path in glob.glob(os.path.join(os.path.dirname(os.path.abspath(resumed)), "last-*.ckpt"))
+                 if _checkpoint_order(path)[0] > _checkpoint_order(resumed)[0]]
+        if newer:
+            _remove_quietly(resumed)
 
 
 @contextlib.contextmanager
@@ -548,27 +892,65 @@ _NOT_ALLOWED = re.compile(r"global `([^`]+)` is not allow-listed")
 _ZIP_MAGIC = b"PK\x03\x04"  # torch.save writes a zip archive
 
 
+def allowable_class(qualname: str) -> bool:
+    """Whether a global refused by safe loading is a class the user could allow.
+
+    An allow-list, not a list of dangerous names: only a class defined under that very
+    name in a module this process has already imported (nothing is imported to find
+    out), outside Python's standard library, qualifies, e.g. a callback class of the
+    user's own. Everything else (functions such as ``os.system``, any standard-library
+    object such as ``subprocess.Popen``, Python 2 names such as ``commands.call`` that
+    ``torch.save`` writes for ``subprocess.call``, names of modules not imported)
+    could run code when the file is read, and is reported as blocked.
+    """
+    module, _, name = qualname.partition(".")
+    while name and module not in sys.modules:  # `package.module.Class`: the longest imported module
+        head, _, name = name.partition(".")
+        module = f"{module}.{head}"
+    if not name or module not in sys.modules or module.split(".")[0] in sys.stdlib_module_names:
+        return False
+    obj = sys.modules[module]
+    for part in name.split("."):
+        obj = inspect.getattr_static(obj, part, None)
+    return isinstance(obj, type) and obj.__module__ == module and obj.__qualname__ == name
+
+
+def _python3_name(qualname: str) -> str:
+    """The Python 3 name of a Python 2 global (``commands.call`` -> ``subprocess.call``), else itself."""
+    module, _, name = qualname.rpartition(".")
+    module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+    return f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{name}"
+
+
 def read_error(path: str, exc: Exception, what: str, zip_archive: bool = True) -> ModelFileError:
     """The error to raise when reading ``path`` (a ``what``, e.g. "model file") failed with ``exc``.
 
     Tells apart a file that holds refused objects (not loaded: it may be malicious), a
     file in another format (for ``zip_archive`` files, which ``torch.save`` writes), and
-    a truncated or corrupted one.
+    a truncated or corrupted one. A refused global is ``blocked`` unless it is a class
+    that could be allowed (:func:`allowable_class`); for a blocked one, the advice in
+    ``exc`` itself (Darts suggests allowing any refused global) is cut off.
     """
     text = str(exc)
-    if match := _BLOCKED.search(text):
+    match = _BLOCKED.search(text) or _NOT_ALLOWED.search(text)
+    if match:
+        qualname = match[1]
+        if match.re is _NOT_ALLOWED and allowable_class(qualname):
+            return UnsafeModelFileError(
+                f"{path!r} was not loaded: it holds `{qualname}`, which safe loading does not "
+                f"allow. If you trust that class (e.g. your own callback or loss), allow it before "
+                f"loading with `darts.utils.serialization.add_safe_globals([{qualname}])`; "
+                f"`trusted=True` turns safe loading off for files you fully trust.",
+                qualname=qualname, blocked=False)
+        exc.args = (f"Safe loading refused the global `{qualname}`.",)
+        alias = _python3_name(qualname)
+        alias = f" (Python 2's name of `{alias}`)" if alias != qualname else ""
         return UnsafeModelFileError(
-            f"{path!r} was not loaded: it holds `{match[1]}`, which would run code when the "
-            f"file is read. Safe loading always refuses it. Do not load this file (and do "
-            f"not use trusted=True) unless you know exactly where it comes from.",
-            qualname=match[1], blocked=True)
-    if match := _NOT_ALLOWED.search(text):
-        return UnsafeModelFileError(
-            f"{path!r} was not loaded: it holds `{match[1]}`, which safe loading does not "
-            f"allow. If you trust that class (e.g. your own callback or loss), allow it before "
-            f"loading with `darts.utils.serialization.add_safe_globals([{match[1]}])`; "
-            f"`trusted=True` turns safe loading off for files you fully trust.",
-            qualname=match[1], blocked=False)
+            f"{path!r} was not loaded: it holds `{qualname}`{alias}, which would run code when "
+            f"the file is read: it is blocked (safe loading can allow only classes of imported "
+            f"modules outside Python's standard library, and this is none). Do not load this "
+            f"file (and do not use trusted=True) unless you know exactly where it comes from.",
+            qualname=qualname, blocked=True)
     head = _ZIP_MAGIC
     if zip_archive:
         with open(path, "rb") as handle:

@@ -261,7 +261,7 @@ def test_finite_divergence_stops_and_keeps_the_last_good_weights():
     # beyond the data, no warning
     huge = make_series() * 1e6
     model = build(n_epochs=5, optimizer_kwargs={"lr": 1e8})
-    message = (r"this step's loss is .*, against .* for the untrained model "
+    message = (r"this step's loss is .*, against .* at the first step, before any update "
                r"\(limit .*keeps its initial weights.*unscaled data.*lr=1e\+08")
     with pytest.raises(LossExplosionError, match=message) as info:
         model.fit(huge)
@@ -550,8 +550,9 @@ def test_refused_objects_and_foreign_formats_are_told_apart_from_corruption(save
     marker = tmp_path / "code-ran"
     evil = str(tmp_path / "evil.pt")
     torch.save({"model": RunsCode(marker)}, evil)
-    with pytest.raises(UnsafeModelFileError, match=r"evil\.pt' was not loaded: it holds `posix.system`, which "
-                                                   r"would run code .* Do not load this file") as info:
+    message = (r"evil\.pt' was not loaded: it holds `posix.system`, which would run code when the "
+               r"file is read: it is blocked .* Do not load this file")
+    with pytest.raises(UnsafeModelFileError, match=message) as info:
         GRUForecaster.load(evil)
     assert info.value.blocked and info.value.qualname == "posix.system" and not marker.exists()
     torch.save({"model": NotAllowed()}, evil)
@@ -688,8 +689,8 @@ def test_explosion_guard_epoch_check_restores_the_last_good_epoch():
         module.weight.add_(5.0)
     for _ in range(12):  # each step 500x the reference: below the (off) step check
         guard.on_before_backward(trainer, module, torch.tensor(500.0))
-    with pytest.raises(LossExplosionError, match=r"the epoch's mean loss is 500, against 1 for the untrained "
-                                                 r"model \(limit 101\).* end of epoch 0") as info:
+    with pytest.raises(LossExplosionError, match=r"the epoch's mean loss is 500, against 1 at the first step, "
+                                                 r"before any update \(limit 101\).* end of epoch 0") as info:
         guard.on_train_epoch_end(trainer, module)
     assert info.value.restored == "weights of the end of epoch 0"
     torch.testing.assert_close(module.weight, good)
@@ -707,7 +708,7 @@ def test_explosion_guard_handles_negative_log_likelihoods():
     for value in np.linspace(-0.5, -0.9, 30):  # improving, all negative
         guard.on_before_backward(trainer, module, torch.tensor(value))
     guard.on_train_epoch_end(trainer, module)
-    near_zero = LossExplosionGuard()  # NLL around 0: the first losses' spread is the scale
+    near_zero = LossExplosionGuard()  # a loss around 0 (no likelihood: the ratio rule, |0.05| the margin)
     near_zero.on_train_start(trainer, module)
     for value in [0.05, -0.05, 0.1, -0.1, 0.02, 0.3, -0.2, 0.4]:
         near_zero.on_before_backward(trainer, module, torch.tensor(value))
@@ -716,3 +717,132 @@ def test_explosion_guard_handles_negative_log_likelihoods():
         near_zero.on_before_backward(trainer, module, torch.tensor(1e5))
     model = build(n_epochs=2, likelihood=GaussianLikelihood()).fit(make_series())  # trains through
     assert model.epochs_trained == 2
+
+
+# -- the divergence guard's reference (issue #36) ----------------------------------------
+
+
+class LossRecorder(pl.Callback):
+    def __init__(self):
+        self.losses = []
+
+    def on_before_backward(self, trainer, pl_module, loss):
+        self.losses.append(float(loss))
+
+
+def test_explosion_guard_reference_cannot_be_poisoned_by_the_steps_it_judges():
+    # issue #36: with normalization=None (Darts' BlockRNNModel design), lr=1e8 on data at
+    # 1e6, the loss rose from 6.4e5 to 2e8 from the second step on; the reference, the mean
+    # of the first 10 steps, took those steps in, the limit was never reached and `fit`
+    # returned forecasts 76-222x the data's maximum, silently
+    huge = make_series() * 1e6
+    losses = LossRecorder()
+    model = build(**POINTWISE, n_epochs=3, optimizer_kwargs={"lr": 1e8},
+                  pl_trainer_kwargs=dict(QUIET_TRAINER, callbacks=[losses]))
+    with pytest.raises(LossExplosionError, match="keeps its initial weights") as info:
+        model.fit(huge)
+    assert info.value.reference == losses.losses[0]  # the first step's, before any update
+    assert max(losses.losses[1:]) > 100 * losses.losses[0]
+    assert np.abs(model.predict(OCL).values()).max() < 2 * np.abs(huge.values()).max()
+
+
+def _guard_run(guard, losses, likelihood=None):
+    """Feed ``losses`` to ``guard`` as one epoch of steps; the error it raises, or ``None``."""
+    from types import SimpleNamespace
+
+    trainer = SimpleNamespace(current_epoch=0, global_step=0, optimizers=[], gradient_clip_val=1.0)
+    module = torch.nn.Linear(2, 1)
+    module.likelihood = likelihood
+    guard.setup(trainer, module, "fit")
+    guard.on_train_start(trainer, module)
+    try:
+        for value in losses:
+            guard.on_before_backward(trainer, module, torch.tensor(float(value)))
+        guard.on_train_epoch_end(trainer, module)
+    except LossExplosionError as exc:
+        return exc
+    return None
+
+
+def test_explosion_guard_margins_are_scale_free():
+    from darts.utils.likelihood_models.torch import QuantileRegression
+
+    # a ratio for losses in any units: the same run at 1e-6 and 1e6 trips alike
+    for unit in (1e-6, 1.0, 1e6):
+        assert _guard_run(LossExplosionGuard(), np.array([2.0, 1.5, 1.2, 1.0]) * unit) is None
+        error = _guard_run(LossExplosionGuard(), np.array([2.0, 1.5, 3e4]) * unit)
+        assert error is not None and error.reference == pytest.approx(2.0 * unit)
+        assert _guard_run(LossExplosionGuard(), np.array([2.0, 300, 300, 300]) * unit) is not None  # epoch: 2 + 100 * 2
+        # an exploding start raises the mean of the first steps, not the reference
+        assert _guard_run(LossExplosionGuard(), np.array([2.0] + [300] * 9) * unit) is not None
+    # a calibrated negative log-likelihood counts in nats: a forecast whose error and
+    # spread grow 1e9-fold raises a Gaussian NLL from about 3 to about 24
+    gaussian = GaussianLikelihood()
+    assert _guard_run(LossExplosionGuard(), [3.0, 2.9, 24.0], gaussian).loss == 24.0
+    assert _guard_run(LossExplosionGuard(), [3.0, 2.5, 2.0, -0.5, 1.0], gaussian) is None
+    assert _guard_run(LossExplosionGuard(), [3.0, 10.0, 10.0, 10.0], gaussian) is not None  # epoch: 3 + ln 100
+    # an NLL far above CALIBRATED_NLL (errors far beyond the spread) grows like a squared
+    # error: the ratio rule, so its fast fall and noise are no divergence
+    assert _guard_run(LossExplosionGuard(), [5e11, 9e11, 2e5, 40.0], gaussian) is None
+    # quantile regression's pinball loss is in the data's units: the ratio rule
+    assert _guard_run(LossExplosionGuard(), [3.0, 2.9, 24.0], QuantileRegression()) is None
+    with pytest.raises(ValueError, match="more than 1"):
+        LossExplosionGuard(step_factor=0.5)
+
+
+def test_explosion_guard_keeps_its_reference_across_a_resume(tmp_path):
+    guard = LossExplosionGuard()
+    assert _guard_run(guard, [2.0, 1.0]) is None
+    resumed = LossExplosionGuard()
+    _guard_run(resumed, [])
+    resumed.load_state_dict(guard.state_dict())  # Lightning does this from the checkpoint
+    from types import SimpleNamespace
+    trainer = SimpleNamespace(current_epoch=1, global_step=2, optimizers=[], gradient_clip_val=1.0)
+    module = torch.nn.Linear(2, 1)
+    resumed.on_train_start(trainer, module)
+    with pytest.raises(LossExplosionError, match="against 2 at the first step"):
+        resumed.on_before_backward(trainer, module, torch.tensor(3e4))  # judged: not a new reference
+    # saved with a model's parameters, a guard of 0.3 (with `warmup_steps`) still loads
+    import pickle
+    old = LossExplosionGuard.__new__(LossExplosionGuard)
+    old.__dict__.update(step_factor=1e4, epoch_factor=1e2, warmup_steps=10, _first=[], _good_state=None)
+    restored = pickle.loads(pickle.dumps(old))
+    assert not hasattr(restored, "warmup_steps") and restored.limit(1e2) is None
+
+
+BLOW_UPS = [(normalization, "L1") for normalization in ("level_scale", "mean_scale", "level", None)] + [
+    ("level_scale", loss) for loss in ("MSE", "Gaussian", "Quantile")] + [(None, "Gaussian")]
+LOSSES = {"L1": {}, "MSE": {"loss_fn": torch.nn.MSELoss()}, "Gaussian": {"likelihood": GaussianLikelihood()}}
+
+
+def _with_loss(loss):
+    if loss == "Quantile":
+        from darts.utils.likelihood_models.torch import QuantileRegression
+        return {"likelihood": QuantileRegression()}
+    return dict(LOSSES[loss])
+
+
+def _blow_up_fit(normalization, loss, blow_up=True):
+    design = dict(POINTWISE) if normalization is None else {"normalization": normalization}
+    callbacks = [BlowUpAt(epoch=1)] if blow_up else []
+    model = build(n_epochs=3, **design, **_with_loss(loss), pl_trainer_kwargs=dict(QUIET_TRAINER, callbacks=callbacks))
+    model.fit(make_series())
+    return model
+
+
+@pytest.mark.parametrize("normalization, loss", BLOW_UPS, ids=[f"{n}-{loss}" for n, loss in BLOW_UPS])
+def test_explosion_guard_stops_every_normalization_and_loss(normalization, loss):
+    with pytest.raises(TrainingDivergedError, match="in epoch 1 .*end of epoch 0"):
+        _blow_up_fit(normalization, loss)
+
+
+ALL_DESIGNS = [(n, loss) for n in ("level_scale", "mean_scale", "level", None)
+               for loss in ("L1", "MSE", "Gaussian", "Quantile")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("normalization, loss", ALL_DESIGNS, ids=[f"{n}-{loss}" for n, loss in ALL_DESIGNS])
+def test_explosion_guard_stops_every_design_and_ignores_its_normal_training(normalization, loss):
+    assert _blow_up_fit(normalization, loss, blow_up=False).epochs_trained == 3
+    with pytest.raises(TrainingDivergedError, match="in epoch 1 .*end of epoch 0"):
+        _blow_up_fit(normalization, loss)
