@@ -23,6 +23,11 @@ from darts.utils.data.torch_datasets.utils import ModuleStage
 from darts.utils.serialization import add_safe_globals
 from pytorch_lightning.utilities.seed import isolate_rng
 
+#: Most windows a series gives to validation: enough to compare epochs (and the
+#: untrained baseline) reliably; the rest of a long series trains. On the main
+#: benchmark's ETTh1 a 20 % tail (2,200 hourly windows) cost 2-4 % MASE at 4 epochs,
+#: a 3 % tail nothing measurable (docs/defaults.md).
+MAX_VALIDATION_WINDOWS = 500
 #: ``patience="auto"``: stop after half the epochs without improvement, and never
 #: before this many. A validation tail of a short series is a noisy judge: a patience of
 #: 5 or 10 epochs stopped the quarterly GDP case of the battery at a chance low of the
@@ -150,13 +155,14 @@ def validation_loss(trainer: pl.Trainer, pl_module) -> float | None:
     return float(trainer.strategy.reduce(total / count, reduce_op="mean"))
 
 
-def validation_tail(length: int, window: int, horizon: int, fraction: float) -> int:
+def validation_tail(length: int, window: int, horizon: int, fraction: float, stride: int = 1) -> int:
     """Steps of a series' end held out for validation; 0 when it is too short to spare them.
 
     The series' ``n = length - window + 1`` training windows (of ``window = L + s + T``
-    steps) are split in time: the last ``v = max(1, round(fraction * n))`` windows
-    validate, and the training part ends before their first target step, so it keeps
-    ``n - v - (horizon - 1)`` windows with no overlap of targets. That must leave at
+    steps) are split in time: the last ``v = max(1, round(fraction * n))`` windows, at
+    most :data:`MAX_VALIDATION_WINDOWS`, validate, and the training part ends before
+    their first target step, so it keeps ``n - v - (horizon - 1)`` windows with no
+    overlap of targets. That must leave at
     least as many training windows as validation ones (``v`` shrinks to fit), else
     nothing is held out.
 
@@ -170,6 +176,12 @@ def validation_tail(length: int, window: int, horizon: int, fraction: float) -> 
         ``output_chunk_length + output_chunk_shift``: target steps per window.
     fraction
         Share of the windows to validate on.
+    stride
+        ``fit``'s ``stride``: the tail is a whole number of strides, so that the
+        validation windows start at the same phase as the training windows (Darts
+        takes every ``stride``-th window counting from the series' end; with hourly
+        data and a stride of 8, a tail 4 hours off validated only forecasts from hours
+        that no training window started at).
 
     Returns
     -------
@@ -188,9 +200,12 @@ def validation_tail(length: int, window: int, horizon: int, fraction: float) -> 
     n = length - window + 1
     if n < 2 or fraction <= 0:
         return 0
-    v = max(1, round(fraction * n))
+    v = min(max(1, round(fraction * n)), MAX_VALIDATION_WINDOWS)
     v = min(v, (n - horizon + 1) // 2)  # at least as many training windows as validation ones
-    return v + horizon - 1 if v >= 1 else 0
+    if v < 1:
+        return 0
+    tail = -(-(v + horizon - 1) // stride) * stride
+    return tail if (length - tail) - window + 1 >= tail - horizon + 1 else 0
 
 
 add_safe_globals([BestEpoch])

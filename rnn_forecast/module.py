@@ -167,6 +167,12 @@ class RecurrentForecastModule(PLForecastingModule):
         ``fit``), or, when none was set, the statistics of the first batch the module
         sees, every component used. Ignored without a normalization. Modules saved
         before 0.3 load with ``False``.
+    linear_baseline
+        With a ``season``: add a learned linear map ``D`` (``T x L``, shared by the
+        components) of the window's deviations from its last value to the baseline,
+        ``D`` starting at zero: the baseline can learn to average seasons, blend in the
+        last value or follow a trend (NLinear's linear path, Zeng et al. 2023), where a
+        single value one season back is a noisy anchor.
     season
         ``m``, per target component (a sequence of ``C`` ints) or for all (an int), at
         most ``input_chunk_length``: the network's output is a correction, in window
@@ -207,6 +213,7 @@ class RecurrentForecastModule(PLForecastingModule):
         normalization: str | None = "level_scale",
         global_level: bool = False,
         season: int | Sequence[int] | None = 1,
+        linear_baseline: bool = False,
         subtract_last: bool | None = None,
         **kwargs,
     ):
@@ -244,6 +251,10 @@ class RecurrentForecastModule(PLForecastingModule):
             self.register_buffer("_spread", spread, False)
             self._has_spread = bool(spread.any())
         self.season = None if seasons is None else seasons.tolist()
+        # a learned linear correction of the baseline from the window, zero at first
+        self.linear_baseline = bool(linear_baseline and seasons is not None)
+        if self.linear_baseline:
+            self.baseline_delta = nn.Parameter(torch.zeros(self.output_chunk_length, kwargs["input_chunk_length"]))
         if seasons is not None:
             index = baseline_index(seasons, kwargs["input_chunk_length"], self.output_chunk_length,
                                    kwargs.get("output_chunk_shift", 0))
@@ -274,8 +285,10 @@ class RecurrentForecastModule(PLForecastingModule):
             dropout=dropout if n_rnn_layers > 1 else 0.0,
             batch_first=True,
         )
+        # the decoder also reads the baseline it corrects, per output step (normalized)
+        decoder_future = future_dim + (unit_targets if seasons is not None else 0)
         if decoder == "mlp":
-            head_in = hidden_dim + T * future_dim + unit_static
+            head_in = hidden_dim + T * decoder_future + unit_static
             self.head = build_mlp(
                 head_in, list(hidden_fc_sizes or []), T * unit_targets * self.nr_params,
                 activation, dropout,
@@ -286,7 +299,7 @@ class RecurrentForecastModule(PLForecastingModule):
                 hidden_dim, hidden_dim, num_layers=n_rnn_layers, batch_first=True)
             self.head = ParallelSegmentDecoder(
                 step_rnn, self._run_rnn, T, segment_length or T,
-                channels=target_dim if channel_independence else 0, future_dim=future_dim,
+                channels=target_dim if channel_independence else 0, future_dim=decoder_future,
                 out_per_step=unit_targets * self.nr_params, dropout=dropout,
             )
         if seasons is not None:  # the untrained module forecasts the baseline exactly
@@ -326,6 +339,10 @@ class RecurrentForecastModule(PLForecastingModule):
             target = (target - level) if scale is None else (target - level) / _nonzero(scale)
         covariates = [t for t in (x_in.past_covariates, x_in.historic_future_covariates) if t is not None]
         static, future = x_in.static_covariates, x_in.future_covariates
+        guide = None
+        if anchor is not None:  # (B, T, C): the baseline in the network's units
+            reference = x_in.past_target[:, -1:, :] if level is None else level
+            guide = anchor - reference if scale is None else (anchor - reference) / _nonzero(scale)
         channel = None
         if self.channel_independence:
             # (B, L, C) -> (B * C, L, 1); everything else is repeated for each component
@@ -335,6 +352,8 @@ class RecurrentForecastModule(PLForecastingModule):
                 static = static.expand(batch, C, -1).reshape(batch * C, -1)
             if future is not None:
                 future = future.repeat_interleave(C, dim=0)
+            if guide is not None:  # (B, T, C) -> (B * C, T, 1)
+                guide = guide.permute(0, 2, 1).reshape(batch * C, -1, 1)
             channel = torch.arange(C, device=target.device).repeat(batch)
             if features is not None:  # (B, F, C) -> (B * C, F)
                 features = features.permute(0, 2, 1).reshape(batch * C, -1)
@@ -343,6 +362,8 @@ class RecurrentForecastModule(PLForecastingModule):
                 static = static.reshape(batch, -1)
             if features is not None:
                 features = features.reshape(batch, -1)
+        if guide is not None:
+            future = guide if future is None else torch.cat([future, guide], dim=2)
         units = target.shape[0]
         steps = torch.cat([target, *covariates], dim=2)
         if static is not None:
@@ -370,9 +391,18 @@ class RecurrentForecastModule(PLForecastingModule):
         return PLModuleOutput(prediction=out)
 
     def _baseline(self, target: torch.Tensor) -> torch.Tensor:
-        """``(B, L, C)`` raw window -> ``(B, T, C)`` seasonal-naive forecast (:func:`baseline_index`)."""
+        """``(B, L, C)`` raw window -> ``(B, T, C)`` anchor of the forecast, in data units.
+
+        The seasonal-naive value of each output step (:func:`baseline_index`). With
+        ``linear_baseline``, plus ``D @ (window - last value)``, a learned linear map of
+        the window's deviations from its last value, zero at first (so the untrained
+        baseline is exactly seasonal naive) and equivariant (it acts on differences).
+        """
         index = self._baseline_index.unsqueeze(0).expand(target.shape[0], -1, -1)
-        return torch.gather(target, 1, index)
+        baseline = torch.gather(target, 1, index)
+        if self.linear_baseline:
+            baseline = baseline + torch.einsum("tl,blc->btc", self.baseline_delta, target - target[:, -1:, :])
+        return baseline
 
     @torch.no_grad()
     def set_loss_unit(self, unit) -> None:
@@ -469,6 +499,9 @@ class RecurrentForecastModule(PLForecastingModule):
             self.season = None
             del self._baseline_index
             self.hparams["season"] = None
+            if self.linear_baseline:
+                self.linear_baseline = False
+                del self.baseline_delta
         if self.global_level and "level_projection.weight" not in checkpoint["state_dict"]:
             # saved before `global_level` existed: the module it was trained as had none
             self.global_level = False

@@ -159,7 +159,8 @@ def upgrade_legacy_parameters(model) -> None:
     0.1 had ``subtract_last`` where 0.2 has ``normalization`` (``True`` is ``"level"``,
     ``False`` is ``None``) and trained with Darts' MSE loss unless told otherwise, where
     0.2's ``loss_fn=None`` means L1. Before 0.3 there was no ``global_level`` (now on by
-    default): such a model gets ``global_level=False``. Every other parameter was
+    default): such a model gets ``global_level=False``; before 0.4 there was no
+    seasonal baseline and no early stopping: ``season=None, early_stopping=False``. Every other parameter was
     recorded with its value, so the old defaults stay in force: the loaded model
     forecasts, refits and clones exactly as it did.
     """
@@ -173,6 +174,10 @@ def upgrade_legacy_parameters(model) -> None:
     if "global_level" not in params:  # before 0.3: window normalization only
         params["global_level"] = False
         model.global_level = False
+    if "season" not in params:  # before 0.4: no baseline, no early stopping
+        params.update(season=None, early_stopping=False, linear_baseline=False)
+        model.season, model.early_stopping, model.validation_fraction = None, False, 0.2
+        model.linear_baseline = False
 
 
 def restore_loss(model) -> None:

@@ -14,7 +14,7 @@ command line's baseline, :func:`~rnn_forecast.compare_cells` and the benchmarks:
    last value) and the candidates that fit (at most ``max_season`` steps, at least two
    seasons of data), the one whose seasonal-naive forecast has the lowest mean absolute
    error over the series, at every horizon ``1..H`` an ``H``-step forecast needs. A
-   candidate must beat no season by ``MIN_GAIN``, so noise never picks a season.
+   candidate must beat no season by ``MIN_GAIN`` (10 %), so noise never picks a season.
 
 A season given explicitly (``season=`` of the forecasters, ``--season`` of the command
 line) overrides the rule.
@@ -29,7 +29,9 @@ import pandas as pd
 
 #: A season is chosen only when its seasonal-naive error is at least this fraction lower
 #: than the last value's: ties (white noise, a flat series) keep the plain naive forecast.
-MIN_GAIN = 0.02
+#: On 90 steps of white noise a chance period of 3 was 2-9 % better; real seasons in the
+#: battery win by 14 % (monthly CO2) to 78 % (quarterly German inflation).
+MIN_GAIN = 0.1
 #: ``check_seasonality`` looks at most this many lags back, in the last
 #: ``MAX_DETECTION_LENGTH`` steps (its autocorrelation is computed without FFT: on the
 #: 36,000 hours of a year of 10-minute weather it took about 10 s per component);

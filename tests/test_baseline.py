@@ -119,13 +119,14 @@ def test_the_forecaster_finds_a_season_per_component(data_dir):
 
 @settings(max_examples=200, deadline=None)
 @given(length=st.integers(1, 2000), lookback=st.integers(1, 200), horizon=st.integers(1, 100),
-       fraction=st.floats(0, 0.9))
+       fraction=st.floats(0, 0.9), stride=st.integers(1, 16))
 def test_the_validation_tail_never_shares_a_target_step_and_leaves_most_windows_to_training(
-        length, lookback, horizon, fraction):
+        length, lookback, horizon, fraction, stride):
     window = lookback + horizon
-    tail = validation_tail(length, window, horizon, fraction)
+    tail = validation_tail(length, window, horizon, fraction, stride)
     if tail == 0:
         return
+    assert tail % stride == 0  # validation windows start at the training windows' phase
     val_windows = tail - horizon + 1
     train_windows = (length - tail) - window + 1
     assert val_windows >= 1 and train_windows >= val_windows

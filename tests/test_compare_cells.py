@@ -96,7 +96,8 @@ def test_season_is_detected_and_a_lost_comparison_names_the_baseline():
     from rnn_forecast.compare import detect_season
 
     series = _monthly_sst()
-    assert detect_season(series) == 12
+    assert detect_season(series, horizon=12) == 12
+    assert detect_season(series) == 1  # one step ahead, last month beats last year's month
     result = compare_cells(series[-240:], forecast_horizon=12, budget=Budget(epochs=1), seeds=(0, 1),
                            model_kwargs={"batch_size": 256, "pl_trainer_kwargs": dict(QUIET_TRAINER)})
     assert result.season == 12 and "SeasonalNaive(12)" in result.table.index
