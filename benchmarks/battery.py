@@ -617,7 +617,10 @@ def main(argv=None) -> None:
             print(f"[{name}]", flush=True)
             frames.append(run_case(CASES_BY_NAME[name], args.seeds, args.data_dir, not args.no_block_rnn,
                                    **options))
+            # the cases so far, after each one: an interrupted hour-long run keeps what it measured
+            pd.concat(frames, ignore_index=True).to_csv(out / f"{stem}.partial.csv", index=False, float_format="%.6g")
         new = pd.concat(frames, ignore_index=True)
+        (out / f"{stem}.partial.csv").unlink()
     if path.exists() and not args.report_only:  # a rerun of some cases replaces their rows
         old = _known_cases(pd.read_csv(path))
         new = pd.concat([old[~old["case"].isin(args.cases)], new], ignore_index=True)

@@ -15,6 +15,7 @@ the training series when ``fit`` gets none.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytorch_lightning as pl
@@ -81,6 +82,8 @@ class BestEpoch(pl.Callback):
     def on_train_start(self, trainer, pl_module) -> None:
         if self._best_state is not None:  # resumed: the state came with the checkpoint
             return
+        if getattr(pl_module, "season", None) is not None:  # every correction trains (again)
+            pl_module.set_correction_gate(torch.ones_like(pl_module._correction_gate))
         loss = validation_loss(trainer, pl_module)
         if loss is not None:
             self._keep(pl_module, loss, trainer.current_epoch)
@@ -101,8 +104,11 @@ class BestEpoch(pl.Callback):
             trainer.should_stop = True
 
     def on_train_end(self, trainer, pl_module) -> None:
-        if self._best_state is not None:
-            pl_module.load_state_dict(self._best_state)
+        if self._best_state is None:
+            return
+        pl_module.load_state_dict(self._best_state)
+        if self.best_epoch and getattr(pl_module, "season", None) is not None:
+            keep_better_corrections(trainer, pl_module)
 
     def _keep(self, pl_module, loss: float, epoch: int) -> None:
         self.best_loss, self.best_epoch, self.wait = loss, epoch, 0
@@ -153,6 +159,56 @@ def validation_loss(trainer: pl.Trainer, pl_module) -> float | None:
     if count == 0:
         return None
     return float(trainer.strategy.reduce(total / count, reduce_op="mean"))
+
+
+def keep_better_corrections(trainer: pl.Trainer, pl_module) -> None:
+    """Forecast a component as its baseline where the network's correction lost on validation.
+
+    The best epoch is chosen on the validation loss of all components together; in a
+    global model of many components (21 weather variables, say) the correction can pay
+    off for most and lose for a few. For each component, the validation loss with and
+    without the correction is compared (the module's own loss, per component: losses
+    with ``reduction="none"`` only, so likelihoods keep every correction), and the
+    correction is dropped where it does not win.
+    """
+    criterion = pl_module.val_criterion
+    if pl_module.likelihood is not None or getattr(criterion, "reduction", None) is None:
+        return
+    if not trainer.enable_validation or trainer.val_dataloaders is None:
+        return
+    criterion = copy.copy(criterion)
+    criterion.reduction = "none"
+    ones = torch.ones_like(pl_module._correction_gate)
+    losses = []
+    for keep in (ones, torch.zeros_like(ones)):
+        pl_module.set_correction_gate(keep)
+        losses.append(_component_losses(trainer, pl_module, criterion))
+    with_correction, baseline = losses
+    pl_module.set_correction_gate(with_correction < baseline)
+
+
+def _component_losses(trainer, pl_module, criterion) -> torch.Tensor:
+    """``(C,)`` mean validation loss per component, in the module's loss units."""
+    loaders = trainer.val_dataloaders
+    loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
+    unit = torch.nan_to_num(pl_module._loss_unit, nan=1.0)
+    total, count = 0.0, 0
+    training = pl_module.training
+    pl_module.eval()
+    try:
+        with isolate_rng(), torch.no_grad():
+            for loader in loaders:
+                for batch in loader:
+                    batch = trainer.strategy.batch_to_device(batch)
+                    if not hasattr(batch, "to_module_input"):
+                        batch = pl_module._tensor_batch(batch)
+                    prediction = pl_module(batch.to_module_input(stage=ModuleStage.VALIDATE)).prediction[..., 0]
+                    loss = criterion(prediction / unit, batch.future_target / unit)  # (B, T, C)
+                    total = total + loss.double().sum(dim=(0, 1)).cpu()
+                    count += loss.shape[0] * loss.shape[1]
+    finally:
+        pl_module.train(training)
+    return trainer.strategy.reduce(total / max(count, 1), reduce_op="mean")
 
 
 def validation_tail(length: int, window: int, horizon: int, fraction: float, stride: int = 1) -> int:

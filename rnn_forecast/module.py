@@ -177,7 +177,8 @@ class RecurrentForecastModule(PLForecastingModule):
         ``m``, per target component (a sequence of ``C`` ints) or for all (an int), at
         most ``input_chunk_length``: the network's output is a correction, in window
         scales, to the seasonal-naive forecast from the input window (``m = 1``: the
-        last value), and its output layer is initialised at zero, so that the untrained
+        last value), which the decoder also reads (normalized, one extra future channel
+        per unit), and its output layer is initialised at zero, so that the untrained
         module forecasts exactly that baseline. ``None``: forecasts relative to the
         normalization's level, with the default initialisation (the 0.3 design; modules
         saved before 0.4 load with it).
@@ -262,6 +263,9 @@ class RecurrentForecastModule(PLForecastingModule):
         # the loss's unit per component (set_loss_unit); NaN until set
         self.register_buffer("_loss_unit", torch.full((target_dim,), float("nan")))
         self._loss_unit_known = False
+        # per component: 1 keeps the network's correction of the baseline, 0 forecasts the
+        # baseline itself (set by early stopping where the correction lost on validation)
+        self.register_buffer("_correction_gate", torch.ones(target_dim))
         self.global_level = False
         if global_level and normalization is not None:
             self._add_global_level(target_dim, N_LEVEL_FEATURES * (1 if channel_independence else target_dim),
@@ -405,6 +409,21 @@ class RecurrentForecastModule(PLForecastingModule):
         return baseline
 
     @torch.no_grad()
+    def set_correction_gate(self, keep) -> None:
+        """Keep (1) or drop (0) the network's correction of the baseline, per component.
+
+        ``BestEpoch`` drops it where, on the validation data, the trained network
+        forecast a component worse than the baseline it corrects; that component is then
+        forecast as its seasonal-naive baseline, exactly.
+
+        Parameters
+        ----------
+        keep
+            ``(C,)`` booleans.
+        """
+        self._correction_gate.copy_(torch.as_tensor(keep, dtype=self._correction_gate.dtype).reshape(-1))
+
+    @torch.no_grad()
     def set_loss_unit(self, unit) -> None:
         """Measure the training loss in units of ``unit`` (per target component).
 
@@ -486,6 +505,8 @@ class RecurrentForecastModule(PLForecastingModule):
             self.hparams["global_level"] = True  # what the weights were trained as, for the next save
         if "_loss_unit" not in state_dict:  # saved before 0.4: no loss unit (set by the next fit)
             state_dict = {**state_dict, "_loss_unit": torch.full_like(self._loss_unit, float("nan"))}
+        if "_correction_gate" not in state_dict:  # saved before 0.4: every correction kept
+            state_dict = {**state_dict, "_correction_gate": torch.ones_like(self._correction_gate)}
         result = super().load_state_dict(state_dict, strict=strict, assign=assign)
         if self.global_level:
             self._reference_known = bool(torch.isfinite(self._reference_level).all())
@@ -517,6 +538,8 @@ class RecurrentForecastModule(PLForecastingModule):
         constant window has scale 0: its location is the anchor exactly, its spread
         takes the loss unit as scale.
         """
+        if self.season is not None:  # a gated component's location is its baseline exactly
+            out = out * torch.where(self._location.bool(), self._correction_gate.reshape(1, 1, -1, 1), 1.0)
         if scale is not None:
             scale = scale.unsqueeze(-1)  # (B, 1, C, 1)
             unit = torch.nan_to_num(self._loss_unit, nan=1.0).reshape(1, 1, -1, 1)

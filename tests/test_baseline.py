@@ -157,6 +157,23 @@ def test_a_perfect_baseline_is_kept_when_training_cannot_improve_it():
     np.testing.assert_array_equal(model.predict(21).values().ravel(), np.tile(pattern, 3))
 
 
+def test_a_component_whose_correction_loses_on_validation_is_forecast_as_its_baseline():
+    """One global model over two components: an exactly periodic one, where no correction
+    can beat seasonal naive, and a noisy one; the first keeps its baseline, exactly."""
+    pattern = np.array([3.0, 7.0, 1.0, 9.0, 4.0, 4.5, 2.0])
+    periodic = np.tile(pattern, 40)
+    noisy = 10 + np.cumsum(np.random.default_rng(0).normal(size=280))
+    series = TimeSeries.from_dataframe(
+        pd.DataFrame({"periodic": periodic, "noisy": noisy}, index=pd.date_range("2020-01-01", periods=280, freq="D"))
+    ).astype(np.float32)
+    model = GRUForecaster(input_chunk_length=14, output_chunk_length=7, n_epochs=4, random_state=0,
+                          season=[7, 1], optimizer_kwargs={"lr": 1e-2}, pl_trainer_kwargs=QUIET_TRAINER).fit(series)
+    callback = next(cb for cb in model.trainer.callbacks if isinstance(cb, BestEpoch))
+    assert model.model._correction_gate[0] == 0 or callback.best_epoch == 0
+    np.testing.assert_array_equal(model.predict(14).values()[:, 0], np.tile(pattern, 2))
+    assert np.isfinite(model.predict(14).values()).all()
+
+
 def test_without_early_stopping_every_window_trains_and_the_last_epoch_stays():
     series = _monthly(np.sin(np.arange(200) * 2 * np.pi / 12) * 10 + np.arange(200) * 0.1)
     model = GRUForecaster(input_chunk_length=24, output_chunk_length=6, n_epochs=1, early_stopping=False,
