@@ -490,6 +490,10 @@ def load_forecaster(cls: type, path: str | os.PathLike, pl_trainer_kwargs: dict 
                     "different saves. Copy both files from the same save."
                 )
             ckpt_path = backup
+        if model._model_params.get("season", "auto") is None:
+            # a file from before 0.4 has no `season` among the module's hyper-parameters:
+            # build the module it was trained as (no baseline), not the module's default
+            kwargs.setdefault("season", None)
         try:
             model.model = model._load_from_checkpoint(ckpt_path, trusted=trusted, **kwargs)
         except Exception as exc:

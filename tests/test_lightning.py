@@ -77,8 +77,12 @@ def test_precision_is_passed_through(cls):
 
 @pytest.mark.parametrize("cls", CLASSES)
 def test_darts_checkpoints_and_load_from_checkpoint(cls, tmp_path):
+    # Darts' checkpoints hold each epoch as trained. Early stopping's restored best epoch
+    # and its per-component gate are set after the last checkpoint (docs/lightning.md),
+    # so the bitwise check of the last checkpoint runs without it.
     series = make_series()
-    model = build(cls, save_checkpoints=True, work_dir=str(tmp_path), model_name="run")
+    model = build(cls, save_checkpoints=True, work_dir=str(tmp_path), model_name="run",
+                  early_stopping=False)
     model.fit(series[:90], val_series=series[60:])
     expected = model.predict(OCL).values()
     best = cls.load_from_checkpoint("run", work_dir=str(tmp_path), best=True)
