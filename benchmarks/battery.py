@@ -48,8 +48,9 @@ docs/defaults.md::
     python benchmarks/battery.py --normalization level --no-block-rnn \
         --cases elnino-monthly sunspots-yearly-short gdp-quarterly-short
 
-``--global-level on`` (or ``off``) forces our forecasters' ``global_level`` instead of
-the default ``"auto"``; results in ``battery_global_level_on.csv``/``.md`` (``_off``).
+``--global-level on`` (``off``, ``auto``) sets our forecasters' ``global_level`` instead of
+their default (``False`` since 0.4); results in ``battery_global_level_on.csv``/``.md``
+(``_off``, ``_auto``).
 ``--hidden-dim N`` and ``--lr X`` change our forecasters' capacity and learning rate
 (results in ``battery_hidden_N``/``battery_lr_X``): does a default overfit the short
 series?
@@ -59,6 +60,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import inspect
 import math
 import sys
 import time
@@ -74,7 +76,7 @@ warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel  # noqa: E402
 
-from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
+from rnn_forecast import GRUForecaster, LSTMForecaster, RNNForecaster  # noqa: E402
 from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines  # noqa: E402
 from rnn_forecast.evaluation.scoring import evaluate, quiet  # noqa: E402
 from rnn_forecast.evaluation.task import Setup, custom_task  # noqa: E402
@@ -408,7 +410,7 @@ def run_case(case: Case, seeds, data_dir=None, block_rnn: bool = True, log=print
     rows["length"] = len(series)
     rows["freq"] = series.freq_str
     rows["case_wall_s"] = time.perf_counter() - began
-    rows["global_level"] = global_level_used(task, options.get("global_level", "auto"))
+    rows["global_level"] = global_level_used(task, options.get("global_level", DEFAULT_GLOBAL_LEVEL))
     rows["season_rule"] = season_rule(task, case)
     return rows
 
@@ -423,6 +425,10 @@ def season_rule(task, case: Case) -> int:
     """The season :func:`rnn_forecast.seasonality.infer_season` picks on the training part
     (the rule the forecasters' baseline, the command line and ``compare_cells`` use)."""
     return infer_season(task.train[0], case.horizon, max_season=case.lookback)
+
+
+#: our forecasters' own default (``False`` since 0.4), used where ``--global-level`` is not given
+DEFAULT_GLOBAL_LEVEL = inspect.signature(RNNForecaster.__init__).parameters["global_level"].default
 
 
 def global_level_used(task, global_level) -> bool | None:
@@ -518,7 +524,7 @@ def _fmt(value) -> str:
 
 def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     models = ["LSTMForecaster", "GRUForecaster", "Darts BlockRNNModel-LSTM", "Darts BlockRNNModel-GRU"]
-    level = rows.attrs.get("global_level", "auto")
+    level = rows.attrs.get("global_level", "default")
     lines = ["# Out of the box: default forecasters on raw series", "",
              "Produced by `python benchmarks/battery.py` (see its docstring). MASE (mean ± sd over "
              "seeds; < 1 beats the in-sample seasonal naive forecast), every model built with only "
@@ -527,8 +533,9 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
              f"with a tie (ratio <= {TIE_TOLERANCE}). Our forecasters' normalization: "
              f"`{rows.attrs.get('normalization', 'level_scale')}`"
              f"{' (the default)' if rows.attrs.get('normalization', 'level_scale') == 'level_scale' else ''}"
-             f"; `global_level`: `{level}`"
-             f"{' (the default; *level* says where its stationarity tests turned it on)' if level == 'auto' else ''}."
+             f"; `global_level`: "
+             f"{'the default (`False` since 0.4)' if level == 'default' else f'`{level}`'}"
+             f"{' (*level* says where its stationarity tests turned it on)' if level == 'auto' else ''}."
              + "".join(f" Our forecasters also get `{k}={v}` (not their default)."
                        for k, v in rows.attrs.get("overrides", {}).items())
              + " *m* is the calendar's season (MASE and the seasonal naive forecast); *season rule*: the season "
@@ -569,8 +576,8 @@ def main(argv=None) -> None:
     parser.add_argument("--no-block-rnn", action="store_true", help="leave Darts' BlockRNNModel out")
     parser.add_argument("--normalization", choices=["level_scale", "mean_scale", "level", "none"],
                         default="level_scale", help="our forecasters' normalization (default: theirs, level_scale)")
-    parser.add_argument("--global-level", choices=["auto", "on", "off"], default="auto",
-                        help="our forecasters' global_level (default: theirs, auto)")
+    parser.add_argument("--global-level", choices=["default", "auto", "on", "off"], default="default",
+                        help="our forecasters' global_level (default: theirs, off since 0.4)")
     parser.add_argument("--hidden-dim", type=int, default=None,
                         help="our forecasters' hidden_dim (default: theirs, 64)")
     parser.add_argument("--lr", type=float, default=None, help="our forecasters' learning rate (default: Darts', 1e-3)")
@@ -592,8 +599,8 @@ def main(argv=None) -> None:
     if args.normalization != "level_scale":
         options = {"normalization": None if args.normalization == "none" else args.normalization}
         stem = f"battery_{args.normalization}"
-    if args.global_level != "auto":
-        options["global_level"] = args.global_level == "on"
+    if args.global_level != "default":
+        options["global_level"] = {"auto": "auto", "on": True, "off": False}[args.global_level]
         stem += f"_global_level_{args.global_level}"
     if args.hidden_dim is not None:
         options["hidden_dim"] = args.hidden_dim
@@ -641,7 +648,7 @@ def _case_task(name: str, data_dir):
 
 
 def _case_global_level(name: str, data_dir, options: dict) -> bool:
-    return global_level_used(_case_task(name, data_dir), options.get("global_level", "auto"))
+    return global_level_used(_case_task(name, data_dir), options.get("global_level", DEFAULT_GLOBAL_LEVEL))
 
 
 def _case_season_rule(name: str, data_dir) -> int:
