@@ -60,8 +60,11 @@ def load(dataset: str, lookback: int, data_dir):
     return ltsf_split(load_etth1(data_dir).target, "etth1", lookback)
 
 
-def trainer_kwargs(patience: int, progress: bool) -> dict:
+def trainer_kwargs(patience: int, progress: bool, gradient_clip: str = "default") -> dict:
+    clip = {} if gradient_clip == "default" else {
+        "gradient_clip_val": None if gradient_clip == "none" else float(gradient_clip)}
     return {
+        **clip,
         "accelerator": "auto",
         "enable_progress_bar": progress,
         "enable_model_summary": False,
@@ -87,6 +90,8 @@ def our_model(cell: str, horizon: int, lookback: int, args, work_dir: str,
         channel_independence=True,
         normalization=args.normalization,
         global_level=args.global_level == "on",
+        season=args.season,
+        early_stopping=args.early_stopping == "on",
         dropout=args.dropout,
         loss_fn=torch.nn.L1Loss(),
         optimizer_kwargs={"lr": args.lr},
@@ -99,7 +104,7 @@ def our_model(cell: str, horizon: int, lookback: int, args, work_dir: str,
         force_reset=True,
         work_dir=work_dir,
         model_name=f"{cell}",
-        pl_trainer_kwargs=trainer_kwargs(args.patience, args.progress),
+        pl_trainer_kwargs=trainer_kwargs(args.patience, args.progress, args.gradient_clip),
     )
     optimizer_kwargs = {**params["optimizer_kwargs"], **overrides.get("optimizer_kwargs", {})}
     overrides = {**overrides, "optimizer_kwargs": optimizer_kwargs}
@@ -314,6 +319,10 @@ def _segment_length(text: str):
     return text if text == "auto" else int(text)
 
 
+def _season(text: str):
+    return None if text == "none" else text if text == "auto" else int(text)
+
+
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     """The training options shared with ``benchmarks/ablation.py``."""
     parser.add_argument("--hidden-dim", type=int, default=128)
@@ -325,6 +334,14 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     # off: the committed accuracy.csv rows predate `global_level` (the forecasters' default
     # since 0.3, docs/defaults.md); `ablation.py --variants "auto segments, global level"`
     parser.add_argument("--global-level", choices=["on", "off"], default="off")
+    # the 0.4 defaults: a seasonal-naive baseline and the BestEpoch callback (which also
+    # restores the best epoch when a val_series is given); "none"/"off" are 0.3's design
+    parser.add_argument("--season", type=_season, default="auto",
+                        help="our forecasters' season: 'auto' (the default), an int or 'none'")
+    parser.add_argument("--early-stopping", choices=["on", "off"], default="on",
+                        help="our forecasters' early_stopping (BestEpoch)")
+    parser.add_argument("--gradient-clip", default="default",
+                        help="the trainer's gradient_clip_val: 'default' (the forecasters' 1.0), 'none' or a value")
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--lr-decay", type=float, default=0.9)
