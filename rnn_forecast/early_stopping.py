@@ -134,28 +134,15 @@ def validation_loss(trainer: pl.Trainer, pl_module) -> float | None:
         return None
     loop = trainer.fit_loop.epoch_loop.val_loop
     loop.setup_data()  # Lightning sets up validation data lazily; this is its own call
-    loaders = trainer.val_dataloaders
-    if loaders is None:
+    if trainer.val_dataloaders is None:
         return None
-    loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
-    training = pl_module.training
     total, count = torch.zeros((), dtype=torch.float64), 0
-    pl_module.eval()
-    try:
-        with isolate_rng(), torch.no_grad():
-            for loader in loaders:
-                for batch in loader:
-                    batch = trainer.strategy.batch_to_device(batch)
-                    if not hasattr(batch, "to_module_input"):  # a stand-alone (past, future, target) tuple
-                        batch = pl_module._tensor_batch(batch)
-                    output = pl_module(batch.to_module_input(stage=ModuleStage.VALIDATE))
-                    loss = pl_module._compute_loss(output, batch.future_target, pl_module.val_criterion,
-                                                   batch.sample_weight)
-                    size = batch.past_target.shape[0]
-                    total += loss.detach().double().cpu() * size
-                    count += size
-    finally:
-        pl_module.train(training)
+    for batch in _validation_batches(trainer, pl_module):
+        output = pl_module(batch.to_module_input(stage=ModuleStage.VALIDATE))
+        loss = pl_module._compute_loss(output, batch.future_target, pl_module.val_criterion, batch.sample_weight)
+        size = batch.past_target.shape[0]
+        total += loss.detach().double().cpu() * size
+        count += size
     if count == 0:
         return None
     return float(trainer.strategy.reduce(total / count, reduce_op="mean"))
@@ -189,10 +176,24 @@ def keep_better_corrections(trainer: pl.Trainer, pl_module) -> None:
 
 def _component_losses(trainer, pl_module, criterion) -> torch.Tensor:
     """``(C,)`` mean validation loss per component, in the module's loss units."""
-    loaders = trainer.val_dataloaders
-    loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
     unit = torch.nan_to_num(pl_module._loss_unit, nan=1.0)
     total, count = 0.0, 0
+    for batch in _validation_batches(trainer, pl_module):
+        prediction = pl_module(batch.to_module_input(stage=ModuleStage.VALIDATE)).prediction[..., 0]
+        loss = criterion(prediction / unit, batch.future_target / unit)  # (B, T, C)
+        total = total + loss.double().sum(dim=(0, 1)).cpu()
+        count += loss.shape[0] * loss.shape[1]
+    return trainer.strategy.reduce(total / max(count, 1), reduce_op="mean")
+
+
+def _validation_batches(trainer: pl.Trainer, pl_module):
+    """The trainer's validation batches, on the module's device, ready for the module.
+
+    While they are consumed the module is in evaluation mode, without gradients, and the
+    random number generators are isolated; its mode is restored afterwards.
+    """
+    loaders = trainer.val_dataloaders
+    loaders = loaders if isinstance(loaders, (list, tuple)) else [loaders]
     training = pl_module.training
     pl_module.eval()
     try:
@@ -200,15 +201,11 @@ def _component_losses(trainer, pl_module, criterion) -> torch.Tensor:
             for loader in loaders:
                 for batch in loader:
                     batch = trainer.strategy.batch_to_device(batch)
-                    if not hasattr(batch, "to_module_input"):
+                    if not hasattr(batch, "to_module_input"):  # a stand-alone (past, future, target) tuple
                         batch = pl_module._tensor_batch(batch)
-                    prediction = pl_module(batch.to_module_input(stage=ModuleStage.VALIDATE)).prediction[..., 0]
-                    loss = criterion(prediction / unit, batch.future_target / unit)  # (B, T, C)
-                    total = total + loss.double().sum(dim=(0, 1)).cpu()
-                    count += loss.shape[0] * loss.shape[1]
+                    yield batch
     finally:
         pl_module.train(training)
-    return trainer.strategy.reduce(total / max(count, 1), reduce_op="mean")
 
 
 def validation_tail(length: int, window: int, horizon: int, fraction: float, stride: int = 1) -> int:
