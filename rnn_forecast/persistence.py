@@ -562,13 +562,7 @@ def load_forecaster_from_checkpoint(cls: type, darts_load, model_name: str, work
     check_cell_registered(saved, base)
     folder = _get_checkpoint_folder(work_dir, model_name)
     if file_name is None:
-        try:
-            file_name = _get_checkpoint_fname(work_dir, model_name, best=best)
-        except FileNotFoundError as exc:
-            raise MissingModelFileError(
-                f"The run {model_name!r} in {work_dir!r} has no {'best' if best else 'last'} "
-                f"checkpoint yet (checkpoints: {_checkpoints_in(folder)})."
-            ) from exc
+        file_name = _checkpoint_name(work_dir, model_name, best, folder)
     ckpt = os.path.join(folder, file_name)
     if not os.path.isfile(ckpt):
         raise MissingModelFileError(f"No checkpoint {ckpt!r}; the run has {_checkpoints_in(folder)}.")
@@ -586,6 +580,18 @@ def load_forecaster_from_checkpoint(cls: type, darts_load, model_name: str, work
     restore_loss(model)
     model._earlier_run = None
     return model
+
+
+def _checkpoint_name(work_dir: str, model_name: str, best: bool, folder: str) -> str:
+    """Darts' file name of a run's best or last checkpoint; ``MissingModelFileError`` naming
+    the checkpoints the run has when there is none."""
+    try:
+        return _get_checkpoint_fname(work_dir, model_name, best=best)
+    except FileNotFoundError as exc:
+        raise MissingModelFileError(
+            f"The run {model_name!r} in {work_dir!r} has no {'best' if best else 'last'} "
+            f"checkpoint yet (checkpoints: {_checkpoints_in(folder)})."
+        ) from exc
 
 
 def load_weights(model, darts_load_weights_from_checkpoint, path: str | os.PathLike, **kwargs) -> None:
@@ -620,13 +626,7 @@ def load_weights_from_checkpoint(model, darts_method, model_name: str | None = N
     runs = work_dir if work_dir is not None else os.path.join(os.getcwd(), "darts_logs")
     folder = _get_checkpoint_folder(runs, name)
     if file_name is None:
-        try:
-            file_name = _get_checkpoint_fname(runs, name, best=best)
-        except FileNotFoundError as exc:
-            raise MissingModelFileError(
-                f"The run {name!r} in {runs!r} has no {'best' if best else 'last'} checkpoint "
-                f"(checkpoints: {_checkpoints_in(folder)})."
-            ) from exc
+        file_name = _checkpoint_name(runs, name, best, folder)
     if os.path.basename(file_name)[:5] in ("last-", "best-"):  # as Darts tells the two apart
         ckpt, base = os.path.join(folder, file_name), os.path.join(_get_runs_folder(runs, name), INIT_MODEL_NAME)
     else:  # written by save(path): `path.ckpt` next to `path`
