@@ -13,10 +13,10 @@ run key.
 
 Examples (among the runs of docs/accuracy.md)::
 
-    python benchmarks/ablation.py --dataset etth1 --horizon 96 --lookback 720 --cells gru
-    python benchmarks/ablation.py --dataset etth1 --horizon 96 --lookback 96 --cells gru \\
+    python -m benchmarks ablation --dataset etth1 --horizon 96 --lookback 720 --cells gru
+    python -m benchmarks ablation --dataset etth1 --horizon 96 --lookback 96 --cells gru \\
         --variants full "no segments"
-    python benchmarks/ablation.py --dataset weather --horizon 720 --lookback 96 --cells gru \\
+    python -m benchmarks ablation --dataset weather --horizon 720 --lookback 96 --cells gru \\
         --train-stride 6 --variants full "MSE loss" "40 epochs"
 """
 
@@ -27,7 +27,16 @@ import logging
 
 import pandas as pd
 import torch
-from accuracy import RESULTS, _device, add_training_arguments, fit_and_score, load, merge_into_csv, our_model
+
+from benchmarks.accuracy import (
+    RESULTS,
+    add_training_arguments,
+    device_name,
+    fit_and_score,
+    load,
+    merge_into_csv,
+    our_model,
+)
 
 KEY = ["dataset", "horizon", "lookback", "cell", "variant", "seed"]
 
@@ -104,7 +113,7 @@ def run(cell: str, variant: str, split, args) -> dict:
 def write(rows: list[dict], args) -> pd.DataFrame:
     new = pd.DataFrame(rows).assign(
         batch_size=args.batch_size, max_epochs=args.epochs,
-        train_stride=args.train_stride, device=_device(),
+        train_stride=args.train_stride, device=device_name(),
     )
     table = merge_into_csv(RESULTS / "ablation.csv", new, KEY)
     (RESULTS / "ablation.md").write_text(markdown(table))
@@ -119,7 +128,7 @@ def reference(variant: str) -> str:
 def markdown(table: pd.DataFrame) -> str:
     """One section per (dataset, horizon, lookback, seed); MSE change against :func:`reference`."""
     lines = ["# Ablation of the long-horizon options (test MSE / MAE, standardized scale)", "",
-             "Produced by `python benchmarks/ablation.py` (see its docstring). Each variant "
+             "Produced by `python -m benchmarks ablation` (see its docstring). Each variant "
              "changes one thing of the configuration in docs/accuracy.md; ΔMSE is against "
              "`full` of the same cell and run (against `auto segments` for the "
              "`auto segments, ...` variants).", ""]

@@ -14,7 +14,7 @@ from the whole CSV.
 
 Example (the configuration of docs/accuracy.md)::
 
-    python benchmarks/accuracy.py --dataset etth1 weather --horizons 96 192 336 720 \\
+    python -m benchmarks accuracy --dataset etth1 weather --horizons 96 192 336 720 \\
         --lookbacks 96 720 --cells lstm gru --seed 0
 """
 
@@ -202,7 +202,7 @@ def write(rows: list[dict], args) -> pd.DataFrame:
     new = pd.DataFrame(rows).assign(
         hidden_dim=args.hidden_dim, segment_length=args.segment_length, lr=args.lr,
         batch_size=args.batch_size, max_epochs=args.epochs, train_stride=args.train_stride,
-        device=_device(),
+        device=device_name(),
     )
     table = merge_into_csv(args.out / "accuracy.csv", new, KEY)
     _markdown(table, args.out)
@@ -218,7 +218,8 @@ def merge_into_csv(path: Path, new: pd.DataFrame, key: list[str]) -> pd.DataFram
     return table
 
 
-def _device() -> str:
+def device_name() -> str:
+    """The GPU's name, else the CPU's and its core count (recorded with every run)."""
     if torch.cuda.is_available():
         return torch.cuda.get_device_name()
     cpu = cpu_name()
@@ -230,7 +231,7 @@ def _markdown(table: pd.DataFrame, out: Path) -> None:
     mean = groups[["mse", "mae"]].mean().join(groups.mse.std().rename("mse_std")).join(
         groups.seed.nunique().rename("seeds"))
     lines = ["# Long-horizon accuracy (test MSE / MAE, standardized scale)", "",
-             "Produced by `python benchmarks/accuracy.py` (see its docstring); one row per "
+             "Produced by `python -m benchmarks accuracy` (see its docstring); one row per "
              "dataset, lookback and horizon, mean over the seeds in accuracy.csv (with the "
              "standard deviation of the MSE where there is more than one seed).", ""]
     for (dataset, lookback), part in mean.groupby(level=[0, 1]):

@@ -17,9 +17,9 @@ For each pair the time ratio torch.nn / fused is taken (above 1: the fused kerne
 faster); the table gives the median ratio over the pairs and its range. A backend is
 called faster only where every pair agrees.
 
-Run: ``python benchmarks/backend_ab.py`` (about 2 minutes on 2 CPU cores; ``--quick``: 256
-windows, 300 rolling forecasts, 2 pairs), or as one section of ``python
-benchmarks/speed.py``. Results:
+Run: ``python -m benchmarks backend_ab`` (about 2 minutes on 2 CPU cores; ``--quick``: 256
+windows, 300 rolling forecasts, 2 pairs), or as one section of ``python -m
+benchmarks speed``. Results:
 ``benchmarks/results/backend_ab.csv`` and ``backend_ab.md``; docs/speed.md explains them.
 """
 
@@ -35,9 +35,8 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
-from default_speed import HORIZON, TRAINER, seconds_of  # noqa: E402
-from kernel_speed import _markdown  # noqa: E402
-
+from benchmarks.default_speed import HORIZON, TRAINER, seconds_of  # noqa: E402
+from benchmarks.tables import markdown_table  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
@@ -133,10 +132,10 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out / "backend_ab.csv", index=False, float_format="%.5g")
     with open(args.out / "backend_ab.md", "w") as f:
-        command = "python benchmarks/backend_ab.py" + (" --quick" if args.quick else "")
+        command = "python -m benchmarks backend_ab" + (" --quick" if args.quick else "")
         f.write(f"# `rnn_backend`, fused against torch.nn: `{command}`\n\n{header}\n\n"
                 "torch.nn time / fused time per pair (above 1: the fused kernel is faster):\n\n"
-                + _markdown(summary) + "\n")
+                + markdown_table(summary) + "\n")
     print("\n" + summary.to_string(index=False))
     print(f"\n{header}\nwritten: {args.out / 'backend_ab.md'}")
 

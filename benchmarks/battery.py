@@ -33,9 +33,9 @@ Commands (2 CPU cores; ``--cases`` picks a subset, ``--seeds`` the seeds, ``--fa
 fast subset of short cases that ``tests/test_battery.py`` runs, ``--no-block-rnn`` leaves
 Darts' ``BlockRNNModel`` out)::
 
-    RNN_FORECAST_DATA=../shared/datasets python benchmarks/battery.py
-    RNN_FORECAST_DATA=../shared/datasets python benchmarks/battery.py --cases co2-weekly --seeds 0
-    RNN_FORECAST_DATA=../shared/datasets python benchmarks/battery.py --fast --seeds 0 --no-block-rnn \
+    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks battery
+    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks battery --cases co2-weekly --seeds 0
+    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks battery --fast --seeds 0 --no-block-rnn \
         --out /tmp/battery_fast
 
 Writes ``benchmarks/results/battery.csv`` (one row per case, model and seed; a rerun of
@@ -45,7 +45,7 @@ normalization instead of the default, and the results go to ``battery_level.csv`
 (``battery_mean_scale``...): the raw-data side of the normalization comparison in
 docs/defaults.md::
 
-    python benchmarks/battery.py --normalization level --no-block-rnn \
+    python -m benchmarks battery --normalization level --no-block-rnn \
         --cases elnino-monthly sunspots-yearly-short gdp-quarterly-short
 
 ``--global-level on`` (``off``, ``auto``) sets our forecasters' ``global_level`` instead of
@@ -76,9 +76,10 @@ warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel  # noqa: E402
 
+from benchmarks import quiet  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster, RNNForecaster  # noqa: E402
 from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines  # noqa: E402
-from rnn_forecast.evaluation.scoring import evaluate, quiet  # noqa: E402
+from rnn_forecast.evaluation.scoring import evaluate  # noqa: E402
 from rnn_forecast.evaluation.task import Setup, custom_task  # noqa: E402
 from rnn_forecast.evaluation.verdict import mean_std, versus_best_baseline  # noqa: E402
 from rnn_forecast.seasonality import infer_season  # noqa: E402
@@ -526,7 +527,7 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     models = ["LSTMForecaster", "GRUForecaster", "Darts BlockRNNModel-LSTM", "Darts BlockRNNModel-GRU"]
     level = rows.attrs.get("global_level", "default")
     lines = ["# Out of the box: default forecasters on raw series", "",
-             "Produced by `python benchmarks/battery.py` (see its docstring). MASE (mean ± sd over "
+             "Produced by `python -m benchmarks battery` (see its docstring). MASE (mean ± sd over "
              "seeds; < 1 beats the in-sample seasonal naive forecast), every model built with only "
              "`input_chunk_length`, `output_chunk_length`, `n_epochs` and a seed, on raw values. "
              f"*ratio*: our better cell's MASE over the best naive forecast's. Random walks pass "

@@ -20,9 +20,9 @@ Each is measured at lookbacks 96, 336 and 720. Ours also runs with ``rnn_backend
 (torch.nn's oneDNN kernels instead of our fused numba ones): the "torch.nn / fused"
 column is the time ratio of the two (above 1: the fused kernels are faster).
 
-Run: ``python benchmarks/default_speed.py`` (about 5-8 minutes on 2 CPU cores; ``--quick``:
+Run: ``python -m benchmarks default_speed`` (about 5-8 minutes on 2 CPU cores; ``--quick``:
 fewer windows, repeats and calls, the first 1,000 rolling forecasts), or as one section of
-``python benchmarks/speed.py``. Results: ``benchmarks/results/default_speed.csv`` and ``default_speed.md``;
+``python -m benchmarks speed``. Results: ``benchmarks/results/default_speed.csv`` and ``default_speed.md``;
 docs/speed.md explains them.
 """
 
@@ -42,8 +42,8 @@ warnings.filterwarnings("ignore")
 
 import pytorch_lightning as pl  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
-from kernel_speed import _markdown  # noqa: E402
 
+from benchmarks.tables import markdown_table  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
@@ -166,15 +166,15 @@ def main(argv=None) -> None:
               f"{time.perf_counter() - started:.0f} s in all")
     args.out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out / "default_speed.csv", index=False, float_format="%.5g")
-    command = "python benchmarks/default_speed.py" + (" --quick" if args.quick else "")
+    command = "python -m benchmarks default_speed" + (" --quick" if args.quick else "")
     with open(args.out / "default_speed.md", "w") as f:
         f.write(f"# Default against default: `{command}`\n\n{header}\n\n")
         f.write("Darts' time over ours (above 1: ours is faster):\n\n")
-        f.write(_markdown(summary) + "\n\n")
+        f.write(markdown_table(summary) + "\n\n")
         f.write("Our trainer-free rolling forecasts against the same model through a Lightning "
                 "trainer, max |difference|: "
                 + ", ".join(f"L={lb} {name} {d:.1e}" for (lb, name), d in agreement.items()) + "\n\n")
-        f.write("All measurements:\n\n" + _markdown(frame) + "\n")
+        f.write("All measurements:\n\n" + markdown_table(frame) + "\n")
     print("\n" + summary.to_string(index=False))
     print("agreement:", agreement)
     print(f"\n{header}\nwritten: {args.out / 'default_speed.csv'}, {args.out / 'default_speed.md'}")

@@ -11,7 +11,7 @@ MASE over the case's test period, rolling non-overlapping forecasts.
 
 Command (2 CPU cores; the table of docs/defaults.md)::
 
-    RNN_FORECAST_DATA=../shared/datasets python benchmarks/design_ablation.py \\
+    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks design_ablation \\
         --cases gdp-quarterly-short elec-equip-monthly-short nile-yearly-short stock-weekly-rw-short \\
                 co2-monthly-short load-daily-short traffic-weekly-short sunspots-yearly-short \\
                 german-inflation-quarterly-short cpi-quarterly-short traffic-daily \\
@@ -34,15 +34,12 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import battery  # noqa: E402
-from levers import variant_options  # noqa: E402
-
+from benchmarks import battery, quiet  # noqa: E402
+from benchmarks.levers import variant_options  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.early_stopping import BestEpoch  # noqa: E402
 from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines, trainer_kwargs  # noqa: E402
-from rnn_forecast.evaluation.scoring import evaluate, quiet  # noqa: E402
+from rnn_forecast.evaluation.scoring import evaluate  # noqa: E402
 from rnn_forecast.evaluation.task import custom_task  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -99,7 +96,7 @@ def markdown(rows: pd.DataFrame) -> str:
     variants = list(dict.fromkeys(rows["variant"]))
     cases = list(dict.fromkeys(rows["case"]))
     lines = ["# The 0.4 design piece by piece (battery cases)", "",
-             "Produced by `python benchmarks/design_ablation.py` (see its docstring). Better cell's mean MASE "
+             "Produced by `python -m benchmarks design_ablation` (see its docstring). Better cell's mean MASE "
              "± its sd over seeds; lower is better. Naive columns: the best of naive and seasonal naive.", "",
              "| case | best naive | " + " | ".join(f"`{v}`" for v in variants) + " |",
              "|---|---|" + "---|" * len(variants)]

@@ -1,6 +1,6 @@
 """One prepared GPU run: is the CUDA path right, how fast is it, GRU or LSTM, in at most 8 minutes.
 
-``python benchmarks/gpu.py --out DIR`` runs these parts, in this order, each inside its
+``python -m benchmarks gpu --out DIR`` runs these parts, in this order, each inside its
 own time slot and all inside one global deadline (``--budget``, 440 s by default,
 counted from the start of the process, imports included; the slots are in ``FULL``):
 
@@ -70,13 +70,12 @@ import torch  # noqa: E402
 warnings.filterwarnings("ignore")
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # the helpers of the other benchmark scripts
 
-import accuracy  # noqa: E402  (benchmarks/accuracy.py: its configuration, scoring and published numbers)
 import pytorch_lightning as pl  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
-from kernel_speed import _markdown  # noqa: E402
 
+from benchmarks import accuracy  # noqa: E402  (its configuration, scoring and published numbers)
+from benchmarks.tables import markdown_table  # noqa: E402
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_etth1, load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import environment as library_environment  # noqa: E402
@@ -660,8 +659,9 @@ def save_and_load(run: Run, kept: dict, n: int, series: list) -> None:
         def fresh_process():
             with open(folder / "series.pkl", "wb") as handle:
                 pickle.dump({"series": series, "n": n}, handle)
-            done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--load-on-cpu", str(folder)],
-                                  env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, capture_output=True, text=True,
+            done = subprocess.run([sys.executable, "-m", "benchmarks", "gpu", "--load-on-cpu", str(folder)],
+                                  env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, cwd=HERE.parent,
+                                  capture_output=True, text=True,
                                   timeout=max(30.0, run.clock.left_in_part()))
             if done.returncode != 0:
                 raise RuntimeError(f"the CPU-only process failed: {done.stderr[-1500:]}")
@@ -1019,7 +1019,7 @@ def ours_over_darts(run: Run) -> pd.DataFrame:
 
 def table(frame: pd.DataFrame) -> str:
     """A Markdown table of ``frame``, empty cells where a value is missing."""
-    return _markdown(frame.astype(object).where(frame.notna(), ""))
+    return markdown_table(frame.astype(object).where(frame.notna(), ""))
 
 
 NOTES = {
@@ -1108,7 +1108,7 @@ def main(argv=None) -> int:
     cuda = args.device != "cpu" and torch.cuda.is_available()
     sizes = SMOKE if args.smoke else FULL
     clock = Clock(args.budget or sizes.budget_s, STARTED)
-    command = "python benchmarks/gpu.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    command = "python -m benchmarks gpu " + shlex.join(argv if argv is not None else sys.argv[1:])
     run = Run(args.out, sizes, cuda, clock, command.strip(), args.data_dir)
     run.env = environment(run)
     print(f"{run.device}; {sizes.name} sizes; budget {clock.budget_s:.0f} s; {clock.elapsed():.0f} s spent on "

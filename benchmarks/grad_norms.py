@@ -9,7 +9,7 @@ compares the held-out MAE: where no step exceeds the bound, clipping changes not
 
 Run from the repository root (about 3 minutes on 2 CPU cores)::
 
-    RNN_FORECAST_DATA=../shared/datasets python benchmarks/grad_norms.py
+    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks grad_norms
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ class GradNorms(pl.Callback):
         self.norms.append(float(torch.linalg.vector_norm(torch.cat(grads))))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     warnings.filterwarnings("ignore")
     for name in ("pytorch_lightning", "lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.ERROR)

@@ -6,9 +6,9 @@ epoch over 12,800 windows; 4 interleaved repeats, medians. Ours once as shipped 
 with gradient clipping, the gradient check of ``NonFiniteLossGuard`` and the
 ``LossExplosionGuard`` turned off.
 
-Run: ``python benchmarks/guard_overhead.py`` (about 1.5 minutes on 2 CPU cores;
-``--quick``: 1,600 windows, 2 repeats), or as one section of ``python
-benchmarks/speed.py``. Results: ``benchmarks/results/guard_overhead.md``; docs/speed.md
+Run: ``python -m benchmarks guard_overhead`` (about 1.5 minutes on 2 CPU cores;
+``--quick``: 1,600 windows, 2 repeats), or as one section of ``python -m
+benchmarks speed``. Results: ``benchmarks/results/guard_overhead.md``; docs/speed.md
 explains them.
 """
 import argparse
@@ -69,7 +69,7 @@ def main(argv=None) -> None:
         lines.append(f"{name}: median {median:.3f} s ({windows / median:.0f} windows/s, "
                      f"{darts / median:.2f}x Darts); runs {[round(r, 2) for r in runs]}")
     header = f"{machine_summary()}; one epoch over {windows} windows, {repeats} interleaved repeats; seed 0"
-    command = "python benchmarks/guard_overhead.py" + (" --quick" if args.quick else "")
+    command = "python -m benchmarks guard_overhead" + (" --quick" if args.quick else "")
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "guard_overhead.md", "w") as f:
         f.write(f"# What the training guards cost: `{command}`\n\n{header}\n\n"

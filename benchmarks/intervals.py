@@ -17,7 +17,7 @@ non-overlapping 24-hour windows (120 windows, 2,880 hours); the interval is the 
 quantile range, nominal coverage 80%. Coverage is the share of actual values inside it,
 width its mean in degrees Celsius.
 
-    RNN_FORECAST_DATA=../shared/datasets python benchmarks/intervals.py   # a few minutes
+    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks intervals   # a few minutes
 
 Writes ``benchmarks/results/intervals.md``.
 """
@@ -56,14 +56,14 @@ def interval(forecast):
     return values[:, low], values[:, high]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--cal-length", type=int, default=720, help="calibration forecasts (steps)")
     parser.add_argument("--cal-samples", type=int, default=100,
                         help="samples per calibration forecast of the quantile model (Darts' default: 500)")
     parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
 
@@ -118,7 +118,7 @@ def main() -> None:
     lines = [
         "# 80% prediction intervals on the ETTh1 test period",
         "",
-        f"`python benchmarks/intervals.py --epochs {args.epochs} --cal-length {args.cal_length} "
+        f"`python -m benchmarks intervals --epochs {args.epochs} --cal-length {args.cal_length} "
         f"--cal-samples {args.cal_samples}`: "
         f"LSTMForecaster defaults, lookback {L}, horizon {H}, seed 0, 2 CPU cores. "
         f"{len(actual)} test hours in {rows[0][1]} non-overlapping windows; interval = 10-90% quantiles "

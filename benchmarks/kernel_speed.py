@@ -12,9 +12,9 @@ interleaved, best/median of repeats), reported as ratios against Darts in the sa
 * the peak resident memory each measured call added (Linux ``VmHWM`` above the start,
   :func:`rnn_forecast.evaluation.costs.measure`).
 
-Run: ``python benchmarks/kernel_speed.py`` (about 3 minutes on 2 CPU cores; ``--quick``:
-fewer windows, repeats and rolling forecasts), or as one section of ``python
-benchmarks/speed.py``. Results: ``benchmarks/results/kernel_speed.csv`` and ``kernel_speed.md``;
+Run: ``python -m benchmarks kernel_speed`` (about 3 minutes on 2 CPU cores; ``--quick``:
+fewer windows, repeats and rolling forecasts), or as one section of ``python -m
+benchmarks speed``. Results: ``benchmarks/results/kernel_speed.csv`` and ``kernel_speed.md``;
 docs/speed.md explains them.
 """
 
@@ -35,6 +35,7 @@ warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel  # noqa: E402
 
+from benchmarks.tables import markdown_table  # noqa: E402
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary, measure  # noqa: E402
@@ -165,15 +166,6 @@ def ratios(rows: list[dict]) -> list[str]:
     return lines
 
 
-def _markdown(frame: pd.DataFrame) -> str:
-    def cell(v):
-        return f"{v:.4g}" if isinstance(v, float) else ("" if pd.isna(v) else str(v))
-
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer windows, repeats and rolling forecasts")
@@ -202,8 +194,8 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out / "kernel_speed.csv", index=False, float_format="%.5g")
     with open(args.out / "kernel_speed.md", "w") as f:
-        f.write(f"# Kernels: `python benchmarks/kernel_speed.py{' --quick' if args.quick else ''}`\n\n{header}\n\n")
-        f.write(_markdown(frame) + "\n\n")
+        f.write(f"# Kernels: `python -m benchmarks kernel_speed{' --quick' if args.quick else ''}`\n\n{header}\n\n")
+        f.write(markdown_table(frame) + "\n\n")
         f.write("\n".join(f"- {line}" for line in summary) + "\n")
         f.write("- trainer-free rolling forecasts vs Lightning's, max |difference|: "
                 + ", ".join(f"{cell} {d:.1e}" for cell, d in differences.items()) + "\n")

@@ -1,12 +1,12 @@
 """What moves our forecasters on one main-job dataset: design options against the best peer.
 
-The main job (``benchmarks/main.py``) measures the defaults. This script takes one of its
-datasets under the same protocol (:func:`rnn_forecast.benchmark.setups.setup_for`, quick
+The main job (``python -m benchmarks suite``) measures the defaults. This script takes one of its
+datasets under the same protocol (:func:`benchmarks.suite.setups.setup_for`, quick
 budget unless overridden), trains our two cells with each named variant of their
 options, and the named Darts peers with the same budget, over the same seeds:
 
-    python benchmarks/levers.py --dataset traffic                 # about 2 minutes
-    python benchmarks/levers.py --dataset traffic --epochs 12     # about 6 minutes
+    python -m benchmarks levers --dataset traffic                 # about 2 minutes
+    python -m benchmarks levers --dataset traffic --epochs 12     # about 6 minutes
 
 Variants are real constructor options (or, for ``"no past covariates"``, the task's
 past covariates left out), so every row can be reproduced with the public API: the
@@ -30,11 +30,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from benchmarks import quiet
+from benchmarks.peers import zoo
+from benchmarks.suite.setups import DATASETS, build_task, setup_for
 from rnn_forecast import GRUForecaster, LSTMForecaster
-from rnn_forecast.benchmark.setups import DATASETS, build_task, setup_for
-from rnn_forecast.evaluation.contenders import DartsTorchContender, _ours, zoo
+from rnn_forecast.evaluation.contenders import DartsTorchContender
+from rnn_forecast.evaluation.contenders import ours as build_ours
 from rnn_forecast.evaluation.costs import environment
-from rnn_forecast.evaluation.scoring import evaluate, quiet
+from rnn_forecast.evaluation.scoring import evaluate
 from rnn_forecast.evaluation.verdict import mean_std, welch
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -89,10 +92,10 @@ def _literal_options(variant: str) -> tuple[dict, bool]:
     return options, past
 
 
-def ours(variant: str, cell: str) -> DartsTorchContender:
+def variant_contender(variant: str, cell: str) -> DartsTorchContender:
     """Our ``cell`` forecaster with ``variant``'s options and the main job's shared budget."""
     options, past = variant_options(variant)
-    return DartsTorchContender(f"{cell.upper()}: {variant}", "ours", cell, build=_ours(CELLS[cell], **options),
+    return DartsTorchContender(f"{cell.upper()}: {variant}", "ours", cell, build=build_ours(CELLS[cell], **options),
                                past=past, future=True)
 
 
@@ -116,7 +119,7 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=list(DATASETS), default="traffic")
     parser.add_argument("--epochs", type=int, default=None, help="override the quick budget's epochs")
@@ -128,12 +131,12 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=None)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: benchmarks/results)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     setup = setup_for(args.dataset, quick=True)
     setup = replace(setup, epochs=args.epochs or setup.epochs, seeds=tuple(args.seeds or setup.seeds))
     for variant in args.variants:  # an unknown variant or invalid option fails here, not after minutes of training
         try:
-            _ours(CELLS[args.cells[0]], **variant_options(variant)[0])(setup, 0, {})
+            build_ours(CELLS[args.cells[0]], **variant_options(variant)[0])(setup, 0, {})
         except argparse.ArgumentTypeError as error:
             parser.error(str(error))
         except (TypeError, ValueError) as error:
@@ -141,7 +144,7 @@ def main() -> None:
     quiet()
     torch.set_num_threads(1)
     task = build_task(setup, args.data_dir)
-    contenders = [ours(v, c) for v in args.variants for c in args.cells]
+    contenders = [variant_contender(v, c) for v in args.variants for c in args.cells]
     contenders += [c for c in zoo(setup) if c.name in args.peers]
     result = evaluate(task, contenders, "cpu", log=lambda *a: None)
     rows = pd.DataFrame(result.rows)
@@ -151,7 +154,7 @@ def main() -> None:
     env = environment(1, "cpu")
     text = (
         f"# Levers on {args.dataset} ({setup.epochs} epochs)\n\n"
-        f"Produced by `python benchmarks/levers.py {shlex.join(sys.argv[1:])}` "
+        f"Produced by `python -m benchmarks levers {shlex.join(sys.argv[1:])}` "
         f"(see its docstring): the main job's quick protocol (lookback {setup.lookback}, horizon "
         f"{setup.horizon}, hidden size {setup.hidden_dim}, train stride {setup.train_stride}), "
         f"{setup.epochs} epochs, seeds {', '.join(map(str, setup.seeds))}; MASE over the test period.\n\n"

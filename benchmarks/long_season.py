@@ -13,8 +13,8 @@ above the better baseline's beyond noise (one-sample t-test, p < 0.05).
 
 Commands (2 CPU cores)::
 
-    RNN_FORECAST_DATA=../shared/datasets python benchmarks/long_season.py                  # 3 seeds, both cells
-    RNN_FORECAST_DATA=../shared/datasets python benchmarks/long_season.py --seeds 0 --cells gru --epochs 1
+    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks long_season                  # 3 seeds, both cells
+    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks long_season --seeds 0 --cells gru --epochs 1
 
 Writes ``benchmarks/results/long_season.csv`` (one row per model, seed and component)
 and ``long_season.md``.
@@ -36,9 +36,9 @@ warnings.filterwarnings("ignore")
 from darts.models import NaiveSeasonal  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from benchmarks import quiet  # noqa: E402
 from rnn_forecast import RNNForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather  # noqa: E402
-from rnn_forecast.evaluation.scoring import quiet  # noqa: E402
 from rnn_forecast.testing import QUIET_TRAINER  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -114,7 +114,7 @@ def verdicts(rows: pd.DataFrame) -> pd.DataFrame:
 def markdown(table: pd.DataFrame, args, seconds: float) -> str:
     models = [c for c in table.columns if c.endswith("Forecaster")] + ["SeasonalNaive(24)", "Naive"]
     lines = ["# Long horizons keep the season: Jena weather, hourly, horizon 720", "",
-             f"Produced by `python benchmarks/long_season.py {' '.join(args.argv)}` ({seconds:.0f} s; "
+             f"Produced by `python -m benchmarks long_season {' '.join(args.argv)}` ({seconds:.0f} s; "
              f"lookback {args.lookback}, {args.epochs} epochs, seeds {args.seeds}, a forecast every "
              f"{args.stride} hours over the last 20 % of 2020; raw units). MASE per component "
              "(scale: the seasonal naive error, m = 24, over the training part), mean over seeds; the "

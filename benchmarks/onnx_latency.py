@@ -9,7 +9,7 @@ calls of
 * ``darts.utils.onnx.run_onnx_prediction(96, session, window)`` (the same call, torch-free);
 * ``session.run`` on the prepared ``(1, 96, 1)`` input array (the graph alone).
 
-    RNN_FORECAST_DATA=../shared/datasets python benchmarks/onnx_latency.py   # ~1 minute
+    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks onnx_latency   # ~1 minute
 
 Writes ``benchmarks/results/onnx_latency.md``. Needs the ``[onnx]`` extra.
 """
@@ -47,11 +47,11 @@ def median_ms(fn, calls: int) -> float:
     return 1e3 * float(np.median(times))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--data-dir", default=None)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     warnings.filterwarnings("ignore")
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
 
@@ -82,7 +82,7 @@ def main() -> None:
     lines = [
         "# One-window latency: predict against onnxruntime",
         "",
-        f"`python benchmarks/onnx_latency.py --calls {args.calls}`: {cpu_name()}, "
+        f"`python -m benchmarks onnx_latency --calls {args.calls}`: {cpu_name()}, "
         f"{torch.get_num_threads()} torch threads, torch {torch.__version__}, onnxruntime {ort.__version__}; "
         "ETTh1 OT, lookback 96, horizon 96, defaults, 1 epoch, seed 0. Median of the calls, ms.",
         "",

@@ -15,9 +15,9 @@ by least squares: 1 means linear, 0 means flat.
   training windows; Darts' ``BlockRNNModel(model="LSTM")`` with its defaults alongside
   for reference (it steps through every input step; ours through segments).
 
-Run: ``python benchmarks/scaling.py`` (about 3-5 minutes on 2 CPU cores; ``--quick``:
+Run: ``python -m benchmarks scaling`` (about 3-5 minutes on 2 CPU cores; ``--quick``:
 up to 100 series of 32 windows, lengths 4k and 10k, lookbacks up to 720 with 512
-windows), or as one section of ``python benchmarks/speed.py``.
+windows), or as one section of ``python -m benchmarks speed``.
 Results: ``benchmarks/results/scaling.csv``/``.md`` and ``benchmarks/plots/scaling.png``.
 """
 
@@ -37,8 +37,8 @@ warnings.filterwarnings("ignore")
 
 from darts import TimeSeries  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
-from kernel_speed import _markdown  # noqa: E402
 
+from benchmarks.tables import markdown_table  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_stocks, load_weather  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary, measure  # noqa: E402
@@ -162,13 +162,13 @@ def main(argv=None) -> None:
     args.plots.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out / "scaling.csv", index=False, float_format="%.5g")
     plot(frame, args.plots / "scaling.png")
-    command = "python benchmarks/scaling.py" + (" --quick" if args.quick else "")
+    command = "python -m benchmarks scaling" + (" --quick" if args.quick else "")
     with open(args.out / "scaling.md", "w") as f:
         f.write(f"# How cost grows: `{command}`\n\n{header}\n\n")
         f.write("Slopes of log(cost) against log(size), least squares (1 = linear):\n\n")
-        f.write(_markdown(table) + "\n\n"
+        f.write(markdown_table(table) + "\n\n"
                 f"![scaling]({os.path.relpath(args.plots / 'scaling.png', args.out)})\n\n")
-        f.write("All measurements:\n\n" + _markdown(frame) + "\n")
+        f.write("All measurements:\n\n" + markdown_table(frame) + "\n")
     print(table.to_string(index=False))
     print(f"\n{header}\nwritten: {args.out / 'scaling.md'}")
 

@@ -11,7 +11,7 @@ less than ``--max-growth-mib`` and the live objects by less than
 
 Run from the repository root (about 2 minutes on 2 CPU cores)::
 
-    python benchmarks/soak.py --cycles 200
+    python -m benchmarks soak --cycles 200
 
 RSS is read from ``/proc/self/status`` (Linux) by
 :func:`rnn_forecast.evaluation.costs.rss_mib`; elsewhere it cannot be read and the

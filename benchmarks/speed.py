@@ -14,7 +14,7 @@ section             script                      what it measures
 ``guards``          ``guard_overhead.py``       what the training guards cost
 ==================  ==========================  =========================================
 
-Run: ``python benchmarks/speed.py`` (about 30 minutes on 2 CPU cores) writes each
+Run: ``python -m benchmarks speed`` (about 30 minutes on 2 CPU cores) writes each
 section's results to ``benchmarks/results/`` and plots to ``benchmarks/plots/``, the files
 docs/speed.md quotes. ``--quick`` (under 3 minutes) runs every section at a smaller size
 (fewer windows, repeats and rolling forecasts, a tenth of the training budgets) into
@@ -65,18 +65,17 @@ def main(argv=None) -> int:
     out = args.out or (HERE / "results" / "quick" if args.quick else HERE / "results")
     plots = out / "plots" if args.quick or args.out else HERE / "plots"
 
-    sys.path.insert(0, str(HERE))  # the sections import each other's helpers
     from rnn_forecast.evaluation.costs import machine_summary
 
     started, lines, failed = time.perf_counter(), [], []
     for section in args.sections:
         module, _, files = SECTIONS[section]
         section_args = section_argv(section, args.quick, out, plots, args.data_dir)
-        command = f"python benchmarks/{module}.py {' '.join(section_args)}".replace(f"{HERE.parent}/", "")
+        command = f"python -m benchmarks {module} {' '.join(section_args)}".replace(f"{HERE.parent}/", "")
         print(f"\n=== {section}: {command}", flush=True)
         began = time.perf_counter()
         try:
-            importlib.import_module(module).main(section_args)
+            importlib.import_module(f"benchmarks.{module}").main(section_args)
             status = "ok"
         except Exception:  # noqa: BLE001 - report it, run the other sections, fail at the end
             traceback.print_exc()
@@ -88,7 +87,7 @@ def main(argv=None) -> int:
 
     total = time.perf_counter() - started
     out.mkdir(parents=True, exist_ok=True)
-    title = "python benchmarks/speed.py" + (" --quick" if args.quick else "")
+    title = "python -m benchmarks speed" + (" --quick" if args.quick else "")
     with open(out / "speed_run.md", "w") as f:
         f.write(f"# Speed, every section: `{title}`\n\n{machine_summary()}; {total:.0f} s in all\n\n"
                 "| section | command | seconds | status | results |\n|---|---|---|---|---|\n"

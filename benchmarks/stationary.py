@@ -8,7 +8,7 @@ a median within MAE 0.03 of the noiseless 0.5. This script repeats that over noi
 seeds, for Darts' ``BlockRNNModel`` (its default vanilla RNN, and LSTM) and for our
 forecasters with their defaults and with each ``normalization`` / ``global_level``:
 
-    python benchmarks/stationary.py            # about 2 minutes on 2 CPU cores
+    python -m benchmarks stationary            # about 2 minutes on 2 CPU cores
 
 A model that sees each window normalized by its own last value (and std) has to
 estimate the level from 10 noisy steps; a model on raw values can learn the global
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     table = "\n".join(lines)
     print(table)
     OUT.write_text(f"MAE of the 50-step median forecast against the level 0.5, over noise seeds "
-                   f"{args.seeds[0]}-{args.seeds[-1]} (model seed 0); `python benchmarks/stationary.py`, "
+                   f"{args.seeds[0]}-{args.seeds[-1]} (model seed 0); `python -m benchmarks stationary`, "
                    "2 CPU cores.\n\n" + table + "\n")
 
 

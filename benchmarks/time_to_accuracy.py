@@ -13,9 +13,9 @@ Contenders: ``LSTMForecaster``, ``GRUForecaster``, Darts' ``DLinearModel`` and
 ``BlockRNNModel(model="LSTM")``/``("GRU")``; NeuralForecast's LSTM/GRU are not
 installed here (the ``[peers]`` extra) and are left out.
 
-Run: ``python benchmarks/time_to_accuracy.py`` (about 13 minutes on 2 CPU cores;
+Run: ``python -m benchmarks time_to_accuracy`` (about 13 minutes on 2 CPU cores;
 ``--quick``: a tenth of the budgets, every 8th test window scored), or as one section of
-``python benchmarks/speed.py``.
+``python -m benchmarks speed``.
 Results: ``benchmarks/results/time_to_accuracy.csv``/``.md`` and one plot per dataset in
 ``benchmarks/plots/``; docs/speed.md explains them.
 """
@@ -37,8 +37,8 @@ import torch
 warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel, DLinearModel  # noqa: E402
-from kernel_speed import _markdown  # noqa: E402
 
+from benchmarks.tables import markdown_table  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_etth1, load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
@@ -221,9 +221,9 @@ def main(argv=None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     frame.to_csv(args.out / "time_to_accuracy.csv", index=False, float_format="%.5g")
     with open(args.out / "time_to_accuracy.md", "w") as f:
-        command = "python benchmarks/time_to_accuracy.py" + (" --quick" if args.quick else "")
+        command = "python -m benchmarks time_to_accuracy" + (" --quick" if args.quick else "")
         f.write(f"# Time to accuracy: `{command}`\n\n" + header + "\n\n")
-        f.write(_markdown(table) + "\n\n")
+        f.write(markdown_table(table) + "\n\n")
         for dataset in args.datasets:
             plot_file = os.path.relpath(args.plots / f"time_to_accuracy_{dataset}.png", args.out)
             f.write(f"![{dataset}]({plot_file})\n\n")
@@ -234,7 +234,7 @@ def main(argv=None) -> None:
             if s <= DATASETS[d][0] * args.budget_scale
         })
         reached.columns = [f"{d} {s}" for d, s in reached.columns]
-        f.write(_markdown(reached.reset_index()) + "\n")
+        f.write(markdown_table(reached.reset_index()) + "\n")
     print(table.to_string(index=False))
     print(f"\n{header}\nwritten: {args.out / 'time_to_accuracy.md'}")
 

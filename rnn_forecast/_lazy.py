@@ -1,6 +1,6 @@
 """Package attributes imported on first use (PEP 562).
 
-``rnn_forecast``, :mod:`rnn_forecast.evaluation` and :mod:`rnn_forecast.benchmark`
+``rnn_forecast`` and :mod:`rnn_forecast.evaluation`
 name classes whose modules import torch, Lightning and Darts; importing those only when
 a name is used keeps ``import rnn_forecast`` and ``rnn-forecast --help`` light.
 """

@@ -1,4 +1,4 @@
-"""Command line: ``rnn-forecast forecast`` and ``rnn-forecast benchmark`` (also ``python -m rnn_forecast``).
+"""Command line: ``rnn-forecast forecast`` (also ``python -m rnn_forecast``).
 
 ``forecast`` trains the LSTM and GRU forecasters on a real dataset (or your own CSV,
 ``--csv``), scores their rolling forecasts over the held-out tail against naive
@@ -398,9 +398,6 @@ def build_parser() -> argparse.ArgumentParser:
                      help="save a plot of the backtest and the forecast (PNG, PDF, SVG; needs matplotlib)")
     out.add_argument("--progress", action="store_true", help="show Lightning progress bars")
     fc.set_defaults(func=forecast)
-    from rnn_forecast.benchmark.cli import add_parser as add_benchmark
-
-    add_benchmark(commands)
     return parser
 
 

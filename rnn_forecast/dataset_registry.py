@@ -2,8 +2,8 @@
 
 Everything that lists the datasets reads :data:`DATASETS`: the file registry
 (:data:`rnn_forecast.datasets.FILES`), ``python -m rnn_forecast.datasets``, the
-``rnn-forecast forecast --dataset`` choices and the benchmark suite
-(:mod:`rnn_forecast.benchmark`). The module imports nothing heavy (it lives outside
+``rnn-forecast forecast --dataset`` choices and the repository's benchmark suite
+(``python -m benchmarks suite``). The module imports nothing heavy (it lives outside
 :mod:`rnn_forecast.datasets`, whose loaders import pandas and Darts), so that
 ``rnn-forecast --help`` can list the names without importing torch, Darts or pandas.
 """

@@ -1,6 +1,6 @@
-"""Out of the box: defaults on raw series beat the naive forecasts (the fast subset of benchmarks/battery.py).
+"""Out of the box: defaults on raw series beat the naive forecasts (``python -m benchmarks battery``'s fast subset).
 
-The fast subset (``battery.FAST``, ``python benchmarks/battery.py --fast``) runs our two
+The fast subset (``battery.FAST``, ``python -m benchmarks battery --fast``) runs our two
 forecasters exactly as a new user would build them (only the window lengths,
 ``n_epochs`` and a seed; no ``Scaler``) on short raw real series, one seed, and compares
 them with the naive forecasts over each case's test period: better than them where the
@@ -8,17 +8,11 @@ series has a season or a trend, a tie on a random walk and on a seasonal series 
 units. The other tests check that every case of the battery loads the series it says.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from rnn_forecast.seasonality import calendar_seasons
-
-BATTERY = Path(__file__).resolve().parents[1] / "benchmarks" / "battery.py"
 
 #: The fast subset: each of our cells' MASE must be below ``bound`` times the best naive
 #: forecast's (seasonal naive or naive) on one seed. Measured ratios (better cell, seed 0,
@@ -35,11 +29,9 @@ NON_CALENDAR_SEASONS = {"sunspots-yearly-short": 11}  # the solar cycle
 
 @pytest.fixture(scope="module")
 def battery():
-    spec = importlib.util.spec_from_file_location("battery", BATTERY)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["battery"] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import battery
+
+    return battery
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ synthetic numbers (noise test, verdicts, metrics, memory measurement)."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import math
 import re
 import shutil
@@ -17,26 +17,17 @@ import pandas as pd
 import pytest
 from darts import TimeSeries
 
-from rnn_forecast.benchmark.cli import main as benchmark_main
-from rnn_forecast.benchmark.report import write_report
-from rnn_forecast.benchmark.runner import run_dataset
-from rnn_forecast.benchmark.setups import setup_for
-from rnn_forecast.cli import build_parser
+from benchmarks.neuralforecast_peers import available as neuralforecast_available
+from benchmarks.suite import cli as suite
+from benchmarks.suite.report import summary, write_report
+from benchmarks.suite.runner import run_dataset
+from benchmarks.suite.setups import setup_for
 from rnn_forecast.evaluation import metrics
 from rnn_forecast.evaluation.costs import measure
-from rnn_forecast.evaluation.neuralforecast import available as neuralforecast_available
 from rnn_forecast.evaluation.verdict import recommend, welch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-
-@pytest.fixture(scope="module")
-def repository_run():
-    """``benchmarks/main.py``, the repository's run (results, REPORT.md, README summaries)."""
-    spec = importlib.util.spec_from_file_location("benchmarks_main", REPO_ROOT / "benchmarks" / "main.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 TINY = {"epochs": 1, "max_train_windows": 48, "hidden_dim": 8, "lookback": 24, "seeds": (0, 1)}
 
@@ -90,13 +81,11 @@ def test_stocks_are_scored_on_prices_and_directions(results):
     assert naive["mase"] > 1
 
 
-def test_report_sections_plots_and_verdicts(results, tmp_path, repository_run):
-    from rnn_forecast.benchmark.report import summary
-
+def test_report_sections_plots_and_verdicts(results, tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{repository_run.BEGIN}\nold\n{repository_run.END}\noutro\n")
+    readme.write_text(f"intro\n{suite.BEGIN}\nold\n{suite.END}\noutro\n")
     report = write_report(results, tmp_path / "REPORT.md")
-    assert repository_run.update_summary(readme, summary(results))
+    assert suite.update_summary(readme, summary(results))
     text = report.read_text()
     for section in ("## Summary", "## LSTM or GRU? Verdict per dataset", "## Protocol", "## traffic",
                     "## stocks", "## Folklore check", "## Reading the numbers"):
@@ -115,14 +104,14 @@ def test_report_sections_plots_and_verdicts(results, tmp_path, repository_run):
 def test_report_only_command_rebuilds_from_files(results, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(results, out)
-    assert benchmark_main(["--report-only", "--out", str(out)]) == 0
+    assert suite.main(["--report-only", "--out", str(out)]) == 0
     assert "## traffic" in (out / "REPORT.md").read_text()
-    args = build_parser().parse_args(["benchmark", "--dataset", "all", "--quick", "--device", "cpu"])
-    assert args.quick and args.dataset == "all" and args.func.__module__ == "rnn_forecast.benchmark.cli"
+    args = suite.build_parser().parse_args(["--dataset", "all", "--quick", "--device", "cpu"])
+    assert args.quick and args.dataset == "all" and args.out is None
 
 
 def test_the_command_writes_only_under_out(results, tmp_path, monkeypatch):
-    """The installed command never writes outside ``--out`` (nor edits a README it finds)."""
+    """With ``--out`` the suite never writes outside it (nor edits a README it finds)."""
     out, cwd = tmp_path / "mine", tmp_path / "cwd"
     shutil.copytree(results, out)
     cwd.mkdir()
@@ -131,8 +120,7 @@ def test_the_command_writes_only_under_out(results, tmp_path, monkeypatch):
     (cwd / "docs").mkdir()
     before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
     monkeypatch.chdir(cwd)
-    assert build_parser().parse_args(["benchmark"]).out == "rnn_forecast_benchmark"
-    assert benchmark_main(["--report-only", "--out", str(out)]) == 0
+    assert suite.main(["--report-only", "--out", str(out)]) == 0
     after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
     changed = {p for p in after if p not in before or after[p] != before[p]}
     assert changed and all(p.is_relative_to(out) for p in changed), sorted(map(str, changed))
@@ -141,18 +129,32 @@ def test_the_command_writes_only_under_out(results, tmp_path, monkeypatch):
     assert readme.read_text().count("mine") == 1 and sorted(p.name for p in cwd.iterdir()) == ["README.md", "docs"]
 
 
-def test_compare_cells_imports_nothing_of_the_benchmark_suite():
-    code = ("import sys; from rnn_forecast import compare_cells; "
-            "print(sorted(m for m in sys.modules if m.startswith('rnn_forecast.benchmark')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
+def test_the_library_loads_no_benchmark_code_and_needs_no_tabulate(tmp_path):
+    """``import rnn_forecast`` and ``compare_cells`` load nothing of ``benchmarks/`` (nor tabulate),
+    and the installed package holds no benchmark module."""
+    code = ("import sys; import rnn_forecast; from rnn_forecast import compare_cells; "
+            "import rnn_forecast.evaluation.contenders, rnn_forecast.evaluation.scoring, rnn_forecast.cli; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('benchmarks', 'tabulate', 'neuralforecast')"
+            " or m.startswith('rnn_forecast.benchmark')))")
+    # from another folder: the repository root (where `benchmarks/` lies) is not on the path
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert result.stdout.strip() == "[]"
+    package = REPO_ROOT / "rnn_forecast"
+    assert not (package / "benchmark").exists()
+    core = [r for r in importlib.metadata.requires("rnn_forecast") if "extra ==" not in r]
+    assert core and not [r for r in core if r.startswith("tabulate")], core
 
 
-def test_evaluation_does_not_import_its_optional_peers_back():
-    code = ("import sys; import rnn_forecast.evaluation.contenders, rnn_forecast.evaluation.scoring; "
-            "print('rnn_forecast.evaluation.neuralforecast' in sys.modules)")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO_ROOT)
-    assert result.stdout.strip() == "False"
+def test_one_command_line_lists_every_benchmark():
+    from benchmarks.__main__ import COMMANDS, main
+
+    scripts = {p.stem for p in (REPO_ROOT / "benchmarks").glob("*.py")} - {"__init__", "__main__"}
+    helpers = {"peers", "neuralforecast_peers", "tables"}  # imported by the commands, not commands
+    assert set(COMMANDS) == scripts - helpers | {"suite"}
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], capture_output=True, text=True,
+                            check=True, cwd=REPO_ROOT)
+    assert all(f"  {name} " in result.stdout for name in COMMANDS)
+    assert main(["no-such-command"]) == 2
 
 
 # -- the logic, on synthetic numbers ---------------------------------------------------
@@ -258,9 +260,8 @@ def test_indicator_covariates_stay_zero_one_and_the_rest_is_standardized():
 def test_levers_understands_its_named_variants_and_any_segment_length():
     import argparse
 
-    spec = importlib.util.spec_from_file_location("benchmarks_levers", REPO_ROOT / "benchmarks" / "levers.py")
-    levers = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(levers)
+    from benchmarks import levers
+
     assert levers.variant_options("defaults") == ({}, True)
     assert levers.variant_options("segments of 21") == ({"segment_length": 21}, True)
     assert levers.variant_options("no past covariates, segments of 6") == ({"segment_length": 6}, False)

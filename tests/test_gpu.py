@@ -1,4 +1,4 @@
-"""The prepared GPU run (``benchmarks/gpu.py``) and the CUDA-specific behaviour.
+"""The prepared GPU run (``python -m benchmarks gpu``) and the CUDA-specific behaviour.
 
 Default tests: the run's clock, and its ``--smoke`` mode, which runs every part of the
 GPU run on the CPU with tiny sizes (under a minute), so that the GPU run cannot fail
@@ -10,7 +10,6 @@ forecasts and files moving between devices); they are skipped without CUDA, and
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -23,7 +22,6 @@ import pytest
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-GPU_SCRIPT = REPO_ROOT / "benchmarks" / "gpu.py"
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
                                 reason="needs a CUDA device: torch.cuda.is_available() is False")
@@ -31,12 +29,10 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
 
 @pytest.fixture(scope="module")
 def gpu_run():
-    """``benchmarks/gpu.py`` as a module."""
-    spec = importlib.util.spec_from_file_location("benchmarks_gpu", GPU_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
+    """``benchmarks.gpu``, the module behind ``python -m benchmarks gpu``."""
+    from benchmarks import gpu
+
+    return gpu
 
 
 # -- the script (default tests) -------------------------------------------------------------
@@ -81,7 +77,7 @@ def test_smoke_run_executes_every_part_and_writes_every_file(data_dir, tmp_path)
     # OpenMP workers made the smoke run twice as slow (the same reason as .ci/run's notebooks)
     env = {**os.environ, "RNN_FORECAST_DATA": str(data_dir), "PYTHONUNBUFFERED": "1",
            "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, str(GPU_SCRIPT), "--smoke", "--out", str(tmp_path)],
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "gpu", "--smoke", "--out", str(tmp_path)],
                           env=env, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 

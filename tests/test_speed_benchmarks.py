@@ -1,10 +1,9 @@
-"""``benchmarks/speed.py``, the one command behind docs/speed.md: its sections exist, the
+"""``python -m benchmarks speed``, the one command behind docs/speed.md: its sections exist, the
 page names every results file, and ``--quick`` runs every section to the end on the
 real data."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -19,10 +18,9 @@ BENCHMARKS = REPO_ROOT / "benchmarks"
 
 @pytest.fixture(scope="module")
 def speed():
-    spec = importlib.util.spec_from_file_location("benchmarks_speed", BENCHMARKS / "speed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from benchmarks import speed
+
+    return speed
 
 
 def test_every_section_is_a_script_with_a_quick_mode_and_an_out_folder(speed):
@@ -35,7 +33,7 @@ def test_every_section_is_a_script_with_a_quick_mode_and_an_out_folder(speed):
 
 def test_the_speed_page_names_the_command_and_every_results_file(speed):
     page = (REPO_ROOT / "docs" / "speed.md").read_text()
-    assert "python benchmarks/speed.py" in page and "python benchmarks/speed.py --quick" in page
+    assert "python -m benchmarks speed" in page and "python -m benchmarks speed --quick" in page
     for module, _, files in speed.SECTIONS.values():
         assert f"{module}.py" in page, module
         for name in files:
@@ -52,8 +50,8 @@ def test_section_arguments(speed, tmp_path):
 @pytest.mark.slow
 def test_quick_run_of_every_section_writes_every_results_file(speed, data_dir, tmp_path):
     env = {**os.environ, "RNN_FORECAST_DATA": str(data_dir)}
-    done = subprocess.run([sys.executable, str(BENCHMARKS / "speed.py"), "--quick", "--out", str(tmp_path)],
-                          env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "speed", "--quick", "--out", str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=900, cwd=REPO_ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     summary = (tmp_path / "speed_run.md").read_text()
     rows = re.findall(r"^\| ([a-z-]+) \| `[^`]+` \| \d+ \| (\w+) \|", summary, flags=re.M)

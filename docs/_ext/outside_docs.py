@@ -1,7 +1,7 @@
 """MkDocs hook: bring the pages kept outside ``docs/`` into it before each build.
 
 The notebooks live in ``examples/`` (run by CI there) and the benchmark report in
-``benchmarks/`` (written there by ``python benchmarks/main.py``). They are copied to
+``benchmarks/`` (written there by ``python -m benchmarks suite``). They are copied to
 ``docs/examples/`` and ``docs/benchmark-results/`` (both git-ignored), so the site
 builds on any checkout, symlinks or not. A file is written only when its content
 changed, so ``mkdocs serve`` (which watches ``docs/``) does not rebuild forever.

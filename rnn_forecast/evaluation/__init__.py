@@ -6,13 +6,13 @@
 :mod:`.metrics`        MSE, MAE, MASE, sMAPE (Darts) and directional accuracy
 :mod:`.costs`          train time, parameters, peak memory, latency; the machine
 :mod:`.verdict`        the noise test (Welch) and the LSTM-or-GRU recommendation
-:mod:`.contenders`     ours, Darts peers and baselines under one budget (``zoo``)
-:mod:`.neuralforecast` NeuralForecast's LSTM/GRU (optional extra ``[peers]``)
+:mod:`.contenders`     ours and the naive baselines under one budget
 :mod:`.scoring`        fit, time and score every contender over the seeds
 =====================  =============================================================
 
-:func:`rnn_forecast.compare_cells` is built from these alone; the benchmark suite
-(:mod:`rnn_forecast.benchmark`) adds the datasets, the budgets and the report. Names
+:func:`rnn_forecast.compare_cells` is built from these alone; the repository's benchmark
+suite (``benchmarks/``, not installed) adds the datasets, the budgets, the peers and
+the report. Names
 are imported on first use.
 """
 
@@ -23,7 +23,7 @@ _LAZY = {
     "Task": "rnn_forecast.evaluation.task",
     "custom_task": "rnn_forecast.evaluation.task",
     "Contender": "rnn_forecast.evaluation.contenders",
-    "zoo": "rnn_forecast.evaluation.contenders",
+    "ours": "rnn_forecast.evaluation.contenders",
     "baselines": "rnn_forecast.evaluation.contenders",
     "Evaluation": "rnn_forecast.evaluation.scoring",
     "evaluate": "rnn_forecast.evaluation.scoring",

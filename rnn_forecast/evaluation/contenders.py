@@ -1,51 +1,24 @@
-"""The contenders: our forecasters, Darts peers and baselines under one budget.
+"""The contenders: our forecasters and the naive baselines, under one budget.
 
-Every trained model gets the same lookback, horizon, training windows, epochs, batch
-size, learning rate (Adam), loss (L1, the mean absolute error that MASE scores; also
-NeuralForecast's default), hidden size, recurrent layers and seed, and normalizes each
-input window: ours with their default ``normalization="level_scale"``, every Darts peer
-with Darts' reversible instance norm (RevIN): the test periods sit at other levels than
-the training data, and a model that cannot follow a level shift loses to the naive
-forecast for that reason alone, whatever its cell. The rest of each architecture stays
-at its library's defaults (ours: the segment-wise encoder and parallel decoder of
-docs/defaults.md). Each model uses every covariate kind its class supports:
-
-=======================  ============  ===================================================
-model                    covariates    notes
-=======================  ============  ===================================================
-LSTM/GRUForecaster       past, future  ours, defaults: segment-wise encoder + parallel
-                                       decoder, window normalization
-BlockRNNModel (LSTM/GRU) past, future  Darts: encoder + direct multi-step head (future
-                                       covariates since Darts 0.48)
-RNNModel (LSTM/GRU)      future        Darts: next-step model rolled out over the horizon
-                                       (``training_length = lookback + horizon``)
-DLinearModel             past, future  Darts: decomposition-linear, the usual strong
-                                       simple baseline of the long-horizon literature
-Naive / SeasonalNaive /  none          Darts ``NaiveSeasonal(K)`` (K=1: repeat the last
-Drift                                  value) and ``NaiveDrift``, refitted at every origin
-=======================  ============  ===================================================
-
-NeuralForecast's LSTM and GRU join through ``zoo(..., extra=...)`` when installed
-(:mod:`rnn_forecast.evaluation.neuralforecast`, which imports this module, not the
-other way round).
+A :class:`Contender` is a model under evaluation, seen by
+:func:`~rnn_forecast.evaluation.scoring.evaluate`: how to fit it, backtest it and time
+one forecast. :class:`DartsTorchContender` wraps any Darts torch model (ours here,
+Darts' and NeuralForecast's peers in the repository's ``benchmarks/`` package), built by
+a function ``(setup, seed, trainer_kwargs) -> model`` such as :func:`ours`; every trained
+model shares the lookback, horizon, training windows, epochs, batch size, learning rate
+(Adam), hidden size, recurrent layers and seed of its :class:`~.task.Setup`
+(:func:`budget_kwargs`). :class:`BaselineContender` is a Darts local baseline refitted
+at every forecast origin; :func:`baselines` lists naive (repeat the last value),
+seasonal naive (Darts ``NaiveSeasonal(K)``) and drift (``NaiveDrift``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import torch
 from darts import TimeSeries
-from darts.models import (
-    BlockRNNModel,
-    DLinearModel,
-    NaiveDrift,
-    NaiveSeasonal,
-    RNNModel,
-)
+from darts.models import NaiveDrift, NaiveSeasonal
 
-from rnn_forecast import GRUForecaster, LSTMForecaster
 from rnn_forecast.evaluation.costs import count_parameters
 from rnn_forecast.evaluation.task import Setup, Task, concat_windows
 
@@ -158,7 +131,7 @@ class BaselineContender(Contender):
         self.build().fit(history).predict(task.setup.horizon)
 
 
-def _budget(setup: Setup, seed: int, trainer: dict) -> dict:
+def budget_kwargs(setup: Setup, seed: int, trainer: dict) -> dict:
     """What every trained Darts model shares: epochs, batch, learning rate, seed, trainer."""
     return {
         "n_epochs": setup.epochs,
@@ -169,41 +142,15 @@ def _budget(setup: Setup, seed: int, trainer: dict) -> dict:
     }
 
 
-def _peer(setup: Setup, seed: int, trainer: dict) -> dict:
-    """A Darts peer's settings: the budget, our loss (L1) and window normalization (RevIN)."""
-    return {**_budget(setup, seed, trainer), "loss_fn": torch.nn.L1Loss(),
-            "use_reversible_instance_norm": True}
-
-
-def _ours(cls, **options):
+def ours(cls, **options):
+    """A builder ``(setup, seed, trainer) -> model`` of ``cls`` with its defaults, ``options`` and the shared budget."""
     def build(setup: Setup, seed: int, trainer: dict):
         # the defaults (architecture, normalization, L1 loss), changed by `options`
-        # (benchmarks/levers.py), plus the shared budget
+        # (``python -m benchmarks levers``), plus the shared budget
         return cls(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
                    hidden_dim=setup.hidden_dim, n_rnn_layers=setup.n_rnn_layers,
-                   **_budget(setup, seed, trainer), **options)
+                   **budget_kwargs(setup, seed, trainer), **options)
     return build
-
-
-def _block_rnn(cell: str):
-    def build(setup: Setup, seed: int, trainer: dict):
-        return BlockRNNModel(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
-                             model=cell.upper(), hidden_dim=setup.hidden_dim,
-                             n_rnn_layers=setup.n_rnn_layers, **_peer(setup, seed, trainer))
-    return build
-
-
-def _rnn(cell: str):
-    def build(setup: Setup, seed: int, trainer: dict):
-        return RNNModel(input_chunk_length=setup.lookback, model=cell.upper(),
-                        training_length=setup.lookback + setup.horizon, hidden_dim=setup.hidden_dim,
-                        n_rnn_layers=setup.n_rnn_layers, **_peer(setup, seed, trainer))
-    return build
-
-
-def _dlinear(setup: Setup, seed: int, trainer: dict):
-    return DLinearModel(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
-                        **_peer(setup, seed, trainer))
 
 
 def baselines(setup: Setup) -> list[Contender]:
@@ -215,31 +162,3 @@ def baselines(setup: Setup) -> list[Contender]:
                                      build=lambda k=k: NaiveSeasonal(K=k)))
     out.append(BaselineContender("Drift", "baseline", stochastic=False, build=NaiveDrift))
     return out
-
-
-def zoo(setup: Setup, extra: Sequence[Contender] = ()) -> list[Contender]:
-    """Every contender for one dataset: ours, the Darts peers, ``extra``, the baselines.
-
-    Parameters
-    ----------
-    setup
-        The dataset's protocol and budget.
-    extra
-        Further peers, listed after the Darts ones (e.g.
-        :func:`rnn_forecast.evaluation.neuralforecast.peers`).
-
-    Returns
-    -------
-    list of Contender
-    """
-    models: list[Contender] = [
-        DartsTorchContender("LSTMForecaster", "ours", "lstm", build=_ours(LSTMForecaster), past=True, future=True),
-        DartsTorchContender("GRUForecaster", "ours", "gru", build=_ours(GRUForecaster), past=True, future=True),
-    ]
-    for cell in ("lstm", "gru"):
-        models.append(DartsTorchContender(f"Darts BlockRNNModel-{cell.upper()}", "peer", cell,
-                                          build=_block_rnn(cell), past=True, future=True))
-        models.append(DartsTorchContender(f"Darts RNNModel-{cell.upper()}", "peer", cell,
-                                          build=_rnn(cell), future=True))
-    models.append(DartsTorchContender("Darts DLinearModel", "peer", build=_dlinear, past=True, future=True))
-    return models + list(extra) + baselines(setup)

@@ -3,7 +3,7 @@ the machine it ran on.
 
 This is the one place memory is measured: :func:`measure` (the peak of a block, used
 by :func:`~rnn_forecast.evaluation.scoring.evaluate` and the scripts under
-``benchmarks/``) and :func:`rss_mib` (the resident set now, for ``benchmarks/soak.py``).
+``benchmarks/``) and :func:`rss_mib` (the resident set now, for ``python -m benchmarks soak``).
 
 Peak memory is the high-water mark of the process's resident set (RSS) above the RSS
 at the start of the measured block. Python's ``tracemalloc`` is not used because it

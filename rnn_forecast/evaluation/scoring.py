@@ -1,7 +1,7 @@
 """Fit, time and score every contender on one task, once per seed.
 
 :func:`evaluate` is the loop shared by :func:`rnn_forecast.compare_cells`, the
-benchmark suite (:func:`rnn_forecast.benchmark.runner.run_dataset`) and the scripts
+benchmark suite (:func:`benchmarks.suite.runner.run_dataset`) and the scripts
 under ``benchmarks/``: deterministic contenders (baselines) run once, trained ones once
 per seed (seeds outermost), each fit timed and its peak memory measured
 (:func:`~rnn_forecast.evaluation.costs.measure`), each backtest scored
@@ -10,32 +10,17 @@ per seed (seeds outermost), each fit timed and its peak memory measured
 
 from __future__ import annotations
 
-import logging
 import sys
 import time
-import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from darts import TimeSeries
 
-from rnn_forecast.dataset_registry import DATASETS
 from rnn_forecast.evaluation import metrics
 from rnn_forecast.evaluation.contenders import Contender
 from rnn_forecast.evaluation.costs import measure, median_latency_ms
 from rnn_forecast.evaluation.task import Task
-
-
-def quiet() -> None:
-    """Silence warnings and the chatter of Lightning, Darts and NeuralForecast (errors still show)."""
-    warnings.filterwarnings("ignore")
-    for name in ("pytorch_lightning", "lightning_fabric", "lightning", "darts", "neuralforecast"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
-def _directional(dataset: str) -> bool:
-    """Whether a registered dataset's prices are also scored on directions (stocks)."""
-    return any(d.name == dataset and d.directional for d in DATASETS)
 
 
 def _score(task: Task, contender: Contender, seed, fit_m, device: str) -> tuple[dict, np.ndarray, list]:
@@ -49,7 +34,7 @@ def _score(task: Task, contender: Contender, seed, fit_m, device: str) -> tuple[
         "seed": seed,
         **metrics.accuracy(task.original, forecasts, task.setup.season),
     }
-    if _directional(task.setup.dataset):
+    if task.setup.directional:
         row.update(metrics.direction(task.original, forecasts, task.setup.horizon))
     trained = fit_m is not None
     row.update({

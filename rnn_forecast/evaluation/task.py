@@ -16,7 +16,7 @@ the first test step and the map back to original units. The rules:
 
 :func:`custom_task` prepares a user's own series (:func:`rnn_forecast.compare_cells`);
 :func:`single_series_task` is the building block of the benchmark's dataset tasks
-(:mod:`rnn_forecast.benchmark.setups`).
+(``benchmarks.suite.setups`` in the repository).
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ class Setup:
         Stocks only: how many tickers (alphabetical order), ``None`` for all 505.
     seeds
         Training seeds; every trained model runs once per seed.
+    directional
+        Prices: also score the one-step log-returns the forecasts imply and their
+        directional accuracy (:func:`~rnn_forecast.evaluation.metrics.direction`).
     """
 
     dataset: str
@@ -76,6 +79,7 @@ class Setup:
     train_stride: int = 1
     tickers: int | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
+    directional: bool = False
 
 
 @dataclass

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rnn_forecast.benchmark.setups import DATASETS
+from benchmarks.suite.setups import DATASETS
 from rnn_forecast.evaluation.verdict import ALPHA, SPEED_MARGIN, recommend, relation, versus_best_baseline, welch
 
 OURS = ("LSTMForecaster", "GRUForecaster")

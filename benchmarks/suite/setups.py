@@ -47,7 +47,7 @@ _FULL = {
                      hidden_dim=64, epochs=10, seeds=(0, 1, 2, 3, 4)),
     "stocks": Setup("stocks", "daily close, modelled as log prices, one global model over all tickers",
                     lookback=60, horizon=5, season=1, naive_seasons=(1,),
-                    hidden_dim=64, epochs=10, seeds=(0, 1, 2, 3, 4)),
+                    hidden_dim=64, epochs=10, seeds=(0, 1, 2, 3, 4), directional=True),
     "etth1": Setup("etth1", "oil temperature `OT` (degC), hourly; past: the 6 load features",
                    lookback=168, horizon=24, season=24, naive_seasons=(1, 24, 168),
                    hidden_dim=64, epochs=20, seeds=(0, 1, 2, 3, 4)),

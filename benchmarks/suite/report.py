@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnn_forecast.benchmark import markdown, plots
-from rnn_forecast.benchmark.statistics import dataset_verdict, load_results
+from benchmarks.suite import markdown, plots
+from benchmarks.suite.statistics import dataset_verdict, load_results
 
-PROGRAM = "rnn-forecast benchmark"
-_PROGRAMS = ("rnn-forecast benchmark", "python -m rnn_forecast.benchmark", "python benchmarks/main.py")
+PROGRAM = "python -m benchmarks suite"
+# the suite's earlier names, as result files of earlier runs record them
+_PROGRAMS = (PROGRAM, "rnn-forecast benchmark", "python -m rnn_forecast.benchmark", "python benchmarks/main.py")
 
 
 def _load(results_dir) -> tuple[dict, dict]:
     results = load_results(results_dir)
     if not results:
-        raise FileNotFoundError(f"no benchmark results in {results_dir}: run `rnn-forecast benchmark` first")
+        raise FileNotFoundError(f"no benchmark results in {results_dir}: run `python -m benchmarks suite` first")
     return results, {name: dataset_verdict(data["rows"]) for name, data in results.items()}
 
 
@@ -75,7 +76,7 @@ def write_report(results_dir: str | Path, report_path: str | Path, data_dir=None
     return report_path
 
 
-def summary(results_dir: str | Path) -> str:
-    """The summary table and the verdict lines, in Markdown (what a README can show)."""
+def summary(results_dir: str | Path, short: bool = False) -> str:
+    """The summary table and the verdict lines in Markdown; ``short``: the answer's table alone (the README's)."""
     results, verdicts = _load(results_dir)
-    return markdown.summary_block(results, verdicts)
+    return markdown.summary_block(results, verdicts, short)

@@ -1,4 +1,4 @@
-"""The LSTM-or-GRU benchmark suite behind ``rnn-forecast benchmark``: four real datasets.
+"""The LSTM-or-GRU benchmark suite (``python -m benchmarks suite``): four real datasets.
 
 ================  ==============================================================
 :mod:`.setups`    the datasets' tasks and budgets (quick and full)
@@ -7,11 +7,12 @@
 :mod:`.markdown`  the report's tables (``DataFrame.to_markdown``) and sentences
 :mod:`.plots`     the report's plots
 :mod:`.report`    ``<out>/REPORT.md`` and ``<out>/plots/``, from the result files
-:mod:`.cli`       ``rnn-forecast benchmark`` / ``python -m rnn_forecast.benchmark``
+:mod:`.cli`       ``python -m benchmarks suite``: run, report, README summaries
 ================  ==============================================================
 
-The protocol, metrics, costs, contenders and noise test are the library's
-(:mod:`rnn_forecast.evaluation`). The repository's own run, which also refreshes the
-README, is ``python benchmarks/main.py``. Import names from the modules: the package
-itself imports nothing, so that ``rnn-forecast --help`` stays light.
+The protocol, metrics, costs, our contenders and the noise test are the library's
+(:mod:`rnn_forecast.evaluation`, which :func:`rnn_forecast.compare_cells` uses too); the
+peers are :mod:`benchmarks.peers` and :mod:`benchmarks.neuralforecast_peers`. Import
+names from the modules: the package itself imports nothing, so that
+``python -m benchmarks --help`` stays light.
 """

@@ -24,12 +24,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from rnn_forecast.benchmark.setups import build_task, setup_for
+from benchmarks import quiet
+from benchmarks.neuralforecast_peers import peers as neuralforecast_peers
+from benchmarks.peers import zoo
+from benchmarks.suite.setups import build_task, setup_for
 from rnn_forecast.dataset_registry import get
-from rnn_forecast.evaluation.contenders import zoo
 from rnn_forecast.evaluation.costs import environment
-from rnn_forecast.evaluation.neuralforecast import peers as neuralforecast_peers
-from rnn_forecast.evaluation.scoring import evaluate, quiet
+from rnn_forecast.evaluation.scoring import evaluate
 from rnn_forecast.evaluation.task import Setup
 
 
@@ -48,7 +49,7 @@ def run_dataset(
     Parameters
     ----------
     setup
-        Protocol and budget (:func:`~rnn_forecast.benchmark.setups.setup_for`).
+        Protocol and budget (:func:`~benchmarks.suite.setups.setup_for`).
     out_dir
         Folder for the outputs (created).
     data_dir

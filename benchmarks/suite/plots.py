@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnn_forecast.benchmark.setups import build_task
-from rnn_forecast.benchmark.statistics import OURS, PRIMARY
+from benchmarks.suite.setups import build_task
+from benchmarks.suite.statistics import OURS, PRIMARY
 from rnn_forecast.evaluation.contenders import baselines
 from rnn_forecast.evaluation.task import Setup
 

@@ -1,0 +1,96 @@
+"""The benchmark's peers: Darts' recurrent models and DLinear under the shared budget.
+
+Every trained model gets the same lookback, horizon, training windows, epochs, batch
+size, learning rate (Adam), loss (L1, the mean absolute error that MASE scores; also
+NeuralForecast's default), hidden size, recurrent layers and seed, and normalizes each
+input window: ours with their default ``normalization="level_scale"``, every Darts peer
+with Darts' reversible instance norm (RevIN): the test periods sit at other levels than
+the training data, and a model that cannot follow a level shift loses to the naive
+forecast for that reason alone, whatever its cell. The rest of each architecture stays
+at its library's defaults (ours: the segment-wise encoder and parallel decoder of
+docs/defaults.md). Each model uses every covariate kind its class supports:
+
+=======================  ============  ===================================================
+model                    covariates    notes
+=======================  ============  ===================================================
+LSTM/GRUForecaster       past, future  ours, defaults: segment-wise encoder + parallel
+                                       decoder, window normalization
+BlockRNNModel (LSTM/GRU) past, future  Darts: encoder + direct multi-step head (future
+                                       covariates since Darts 0.48)
+RNNModel (LSTM/GRU)      future        Darts: next-step model rolled out over the horizon
+                                       (``training_length = lookback + horizon``)
+DLinearModel             past, future  Darts: decomposition-linear, the usual strong
+                                       simple baseline of the long-horizon literature
+Naive / SeasonalNaive /  none          Darts ``NaiveSeasonal(K)`` (K=1: repeat the last
+Drift                                  value) and ``NaiveDrift``, refitted at every origin
+=======================  ============  ===================================================
+
+NeuralForecast's LSTM and GRU join through ``zoo(..., extra=...)`` when installed
+(:mod:`benchmarks.neuralforecast_peers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from darts.models import BlockRNNModel, DLinearModel, RNNModel
+
+from rnn_forecast import GRUForecaster, LSTMForecaster
+from rnn_forecast.evaluation.contenders import Contender, DartsTorchContender, baselines, budget_kwargs, ours
+from rnn_forecast.evaluation.task import Setup
+
+
+def _peer(setup: Setup, seed: int, trainer: dict) -> dict:
+    """A Darts peer's settings: the budget, our loss (L1) and window normalization (RevIN)."""
+    return {**budget_kwargs(setup, seed, trainer), "loss_fn": torch.nn.L1Loss(),
+            "use_reversible_instance_norm": True}
+
+
+def _block_rnn(cell: str):
+    def build(setup: Setup, seed: int, trainer: dict):
+        return BlockRNNModel(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
+                             model=cell.upper(), hidden_dim=setup.hidden_dim,
+                             n_rnn_layers=setup.n_rnn_layers, **_peer(setup, seed, trainer))
+    return build
+
+
+def _rnn(cell: str):
+    def build(setup: Setup, seed: int, trainer: dict):
+        return RNNModel(input_chunk_length=setup.lookback, model=cell.upper(),
+                        training_length=setup.lookback + setup.horizon, hidden_dim=setup.hidden_dim,
+                        n_rnn_layers=setup.n_rnn_layers, **_peer(setup, seed, trainer))
+    return build
+
+
+def _dlinear(setup: Setup, seed: int, trainer: dict):
+    return DLinearModel(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
+                        **_peer(setup, seed, trainer))
+
+
+def zoo(setup: Setup, extra: Sequence[Contender] = ()) -> list[Contender]:
+    """Every contender for one dataset: ours, the Darts peers, ``extra``, the baselines.
+
+    Parameters
+    ----------
+    setup
+        The dataset's protocol and budget.
+    extra
+        Further peers, listed after the Darts ones (e.g.
+        :func:`benchmarks.neuralforecast_peers.peers`).
+
+    Returns
+    -------
+    list of Contender
+    """
+    models: list[Contender] = [
+        DartsTorchContender("LSTMForecaster", "ours", "lstm", build=ours(LSTMForecaster), past=True, future=True),
+        DartsTorchContender("GRUForecaster", "ours", "gru", build=ours(GRUForecaster), past=True, future=True),
+    ]
+    for cell in ("lstm", "gru"):
+        models.append(DartsTorchContender(f"Darts BlockRNNModel-{cell.upper()}", "peer", cell,
+                                          build=_block_rnn(cell), past=True, future=True))
+        models.append(DartsTorchContender(f"Darts RNNModel-{cell.upper()}", "peer", cell,
+                                          build=_rnn(cell), future=True))
+    models.append(DartsTorchContender("Darts DLinearModel", "peer", build=_dlinear, past=True, future=True))
+    return models + list(extra) + baselines(setup)
