@@ -1,17 +1,19 @@
 """Every private Darts name rnn_forecast depends on, in one place.
 
 Darts may rename, move or re-sign a name that starts with an underscore in any
-release, without a deprecation. rnn_forecast (tested against Darts 0.48.1) uses 28 of
+release, without a deprecation. rnn_forecast (tested against Darts 0.48.1) uses 30 of
 them, listed in :data:`ENTRIES` below, grouped by where they live, each with why:
 
-- 7 private functions and classes of Darts modules. The package imports them from
+- 7 private functions and classes of Darts modules (8 entries: the checkpoint IO class
+  is listed by the two methods ``AtomicCheckpointIO`` overrides). The package imports them from
   here (``from rnn_forecast._darts_private import _get_checkpoint_folder``), never
   from Darts directly;
 - 8 private hooks of ``TorchForecastingModel`` that ``RNNForecaster`` overrides (each
   marked ``@override`` in ``rnn_forecast/forecaster.py``);
 - 8 private methods and 2 private instance attributes of ``TorchForecastingModel``
   that the forecaster calls or sets;
-- 1 private method of ``PLForecastingModule`` and 2 of Darts' torch datasets.
+- 2 private methods of ``PLForecastingModule`` (one of them overridden by
+  ``RecurrentForecastModule``) and 2 of Darts' torch datasets.
 
 One more entry is not an underscore name but as much an implementation detail:
 ``TorchForecastingModel.predict.__wrapped__`` (the undecorated ``predict`` under
@@ -112,6 +114,9 @@ ENTRIES: tuple[PrivateName, ...] = (
     PrivateName("darts.utils.serialization.torch", "_DartsCheckpointIO.save_checkpoint",
                 "base class of AtomicCheckpointIO: Darts' safe-loading CheckpointIO, whose saves we "
                 "make atomic", args=("checkpoint", "path", "storage_options")),
+    PrivateName("darts.utils.serialization.torch", "_DartsCheckpointIO.load_checkpoint",
+                "AtomicCheckpointIO overrides it to name a missing or unreadable checkpoint file, then calls it",
+                args=("path",), kwargs=("map_location", "weights_only")),
     # -- darts.utils.timeseries_generation ------------------------------------------------
     PrivateName("darts.utils.timeseries_generation", "_build_forecast_series_from_schema",
                 "builds the forecast TimeSeries in the trainer-free prediction path, as Darts does",
@@ -159,6 +164,10 @@ ENTRIES: tuple[PrivateName, ...] = (
     PrivateName("darts.models.forecasting.pl_forecasting_module", "PLForecastingModule._get_batch_prediction",
                 "the module's auto-regressive roll-out, run by the trainer-free prediction path",
                 args=("n", "input_batch", "roll_size")),
+    PrivateName("darts.models.forecasting.pl_forecasting_module", "PLForecastingModule._compute_loss",
+                "RecurrentForecastModule overrides it (the loss in units of the training data's step), "
+                "and the best-epoch rule calls it on the held-out windows",
+                args=("output", "target", "criterion", "sample_weight")),
     # -- darts.utils.data.torch_datasets: the sequential datasets we subclass ------------------
     PrivateName(f"{_DATASETS}.training_dataset", "SequentialTorchTrainingDataset._get_end_of_output_idx",
                 "where a training series' first sample ends, to vectorize batch fetching",

@@ -62,10 +62,19 @@ def _loader_kwargs(dataset, user_kwargs: dict | None) -> dict:
     return {**defaults, **(user_kwargs or {})}
 
 
-def _with_keyword(signature: inspect.Signature, name: str, default, annotation) -> inspect.Signature:
-    """``signature`` with one more keyword-only parameter at the end."""
-    extra = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-    return signature.replace(parameters=[*signature.parameters.values(), extra])
+def _keyword_only_after(method, last_positional: str, *extra: inspect.Parameter) -> inspect.Signature:
+    """Darts' signature of ``method`` with every parameter after ``last_positional`` keyword-only.
+
+    Our ``fit``/``predict`` take the series arguments by position, as Darts' do, and the
+    rest by keyword only: a positional ``trainer`` would otherwise bind to another
+    parameter of ours. ``extra`` parameters (keyword-only) are appended.
+    """
+    signature = inspect.signature(method)
+    names = list(signature.parameters)
+    cut = names.index(last_positional) + 1
+    parameters = [p if i < cut else p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+                  for i, p in enumerate(signature.parameters.values())]
+    return signature.replace(parameters=[*parameters, *extra])
 
 
 class RNNForecaster(MixedCovariatesTorchModel):
@@ -292,11 +301,13 @@ class RNNForecaster(MixedCovariatesTorchModel):
         past_dim = target_dim + (dims["past_covariates"] or 0) + (
             dims["historic_future_covariates"] or 0
         )
-        reference = self.__dict__.pop("_fit_reference", None)
-        seasons = self.__dict__.pop("_fit_seasons", None)
+        # what `fit` measured on the training series (nothing after fit_from_dataset)
+        context = self.__dict__.pop("_fit_context", None) or {}
+        reference = context.get("reference")
+        seasons = context.get("seasons")
         if seasons is None and self.season is not None:  # fit_from_dataset: no series to look at
             seasons = 1 if self.season == "auto" else self.season
-        loss_unit = self.__dict__.pop("_fit_loss_unit", None)
+        loss_unit = context.get("loss_unit")
         uses_level = self.normalization is not None and (
             self.global_level is True
             or (self.global_level == "auto" and reference is not None and bool(reference.used.any()))
@@ -679,6 +690,7 @@ class RNNForecaster(MixedCovariatesTorchModel):
         val_series=None,
         val_past_covariates=None,
         val_future_covariates=None,
+        *,
         resume: bool = False,
         **kwargs,
     ):
@@ -717,18 +729,21 @@ class RNNForecaster(MixedCovariatesTorchModel):
                                           + self.output_chunk_length,
                                           self.output_chunk_length + self.output_chunk_shift,
                                           self.validation_fraction, kwargs.get("stride", 1))
-        train = inputs["series"]
+        train, context = inputs["series"], None
         if not self.model_created:
-            # read when Darts builds the network
+            # measured on the training series, for `_create_model` when Darts builds the
+            # network (which it does from a training sample only); it takes them out again
+            context = {"loss_unit": typical_step(train)}
             if self.normalization is not None and self.global_level:
-                self._fit_reference = training_reference(train, self.global_level)
+                context["reference"] = training_reference(train, self.global_level)
             if self.season == "auto":
-                self._fit_seasons = select_seasons(train, self.output_chunk_length + self.output_chunk_shift,
-                                                   max_season=self.input_chunk_length)
-            self._fit_loss_unit = typical_step(train)
+                context["seasons"] = select_seasons(train, self.output_chunk_length + self.output_chunk_shift,
+                                                    max_season=self.input_chunk_length)
         elif self.normalization is not None:
             self.model.set_loss_unit(typical_step(train))
         persistence.prepare_run(self, resume)
+        if context is not None:
+            self._fit_context = context
         with persistence.interruptible(self):
             try:
                 return super().fit(**inputs, **kwargs)
@@ -738,6 +753,7 @@ class RNNForecaster(MixedCovariatesTorchModel):
                     self.model = exc.module
                 raise
             finally:
+                self.__dict__.pop("_fit_context", None)  # never saved with the model, even after a failed fit
                 if isinstance(whole, TimeSeries) and self.training_series is not None:
                     # `predict(n)` forecasts after the series given, not after its training part
                     self.training_series = whole
@@ -749,6 +765,7 @@ class RNNForecaster(MixedCovariatesTorchModel):
         series=None,
         past_covariates=None,
         future_covariates=None,
+        *,
         num_samples: int = 1,
         mc_dropout: bool = False,
         **kwargs,
@@ -796,40 +813,35 @@ class RNNForecaster(MixedCovariatesTorchModel):
     @override
     def historical_forecasts(self, series, past_covariates=None, future_covariates=None, **kwargs):
         """Darts' ``historical_forecasts``; series may be pandas objects."""
-        series, past_covariates, future_covariates = self._convert_all(
-            series, past_covariates, future_covariates, kwargs
-        )
-        return super().historical_forecasts(
-            series, past_covariates=past_covariates, future_covariates=future_covariates, **kwargs
-        )
+        return self._accepting_pandas(super().historical_forecasts, series, past_covariates, future_covariates,
+                                      kwargs)
 
     @override
     def backtest(self, series, past_covariates=None, future_covariates=None, **kwargs):
         """Darts' ``backtest``; series may be pandas objects."""
-        series, past_covariates, future_covariates = self._convert_all(
-            series, past_covariates, future_covariates, kwargs
-        )
-        return super().backtest(
-            series, past_covariates=past_covariates, future_covariates=future_covariates, **kwargs
-        )
+        return self._accepting_pandas(super().backtest, series, past_covariates, future_covariates, kwargs)
 
     @override
     def residuals(self, series, past_covariates=None, future_covariates=None, **kwargs):
         """Darts' ``residuals``; series may be pandas objects."""
+        return self._accepting_pandas(super().residuals, series, past_covariates, future_covariates, kwargs)
+
+    def _accepting_pandas(self, darts_method, series, past_covariates, future_covariates, kwargs: dict):
+        """``darts_method`` on the series converted and checked by :meth:`_convert_all`."""
         series, past_covariates, future_covariates = self._convert_all(
             series, past_covariates, future_covariates, kwargs
         )
-        return super().residuals(
-            series, past_covariates=past_covariates, future_covariates=future_covariates, **kwargs
-        )
+        return darts_method(series, past_covariates=past_covariates, future_covariates=future_covariates, **kwargs)
 
     # Darts checks `predict_kwargs`/`fit_kwargs` against `inspect.signature(model.historical_forecasts)`
     # and users read these signatures: the pandas-accepting wrappers keep Darts' own.
     historical_forecasts.__signature__ = inspect.signature(TorchForecastingModel.historical_forecasts)
     backtest.__signature__ = inspect.signature(TorchForecastingModel.backtest)
     residuals.__signature__ = inspect.signature(TorchForecastingModel.residuals)
-    predict.__signature__ = inspect.signature(TorchForecastingModel.predict)
-    fit.__signature__ = _with_keyword(inspect.signature(TorchForecastingModel.fit), "resume", False, bool)
+    predict.__signature__ = _keyword_only_after(TorchForecastingModel.predict, "future_covariates")
+    fit.__signature__ = _keyword_only_after(
+        TorchForecastingModel.fit, "val_future_covariates",
+        inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=bool))
 
     @classmethod
     @override

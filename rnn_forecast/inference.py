@@ -177,13 +177,12 @@ def _inference_mode(module: nn.Module):
     """
     mc_layers = _mc_dropout_layers(module)
     if not _mode_dependent(module) or (
-            not module.training and not any(m._mc_dropout_enabled for m in mc_layers)):
+            not module.training and not any(m.mc_dropout_enabled for m in mc_layers)):
         yield
         return
     training = [(m, m.training) for m in module.modules()]
     module.eval()
-    for m in mc_layers:
-        m._mc_dropout_enabled = False
+    module.set_mc_dropout(False)
     try:
         yield
     finally:

@@ -88,3 +88,15 @@ def test_val_covariates_default_to_training_covariates_for_one_series():
     many = [series[:100], series[:90]]
     with pytest.raises(ValueError, match="validation"):
         model.untrained_model().fit(many, past_covariates=[past, past], val_series=many)
+
+
+def test_what_fit_measures_for_the_network_is_never_left_on_the_model():
+    """``fit`` hands the loss unit and seasons to ``_create_model`` in ``_fit_context``;
+    neither a failed fit nor a finished one leaves it behind (it would be saved)."""
+    model = GRUForecaster(input_chunk_length=24, output_chunk_length=6, hidden_dim=4, n_epochs=1,
+                          random_state=0, pl_trainer_kwargs=dict(QUIET_TRAINER))
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.fit(make_series(), sample_weight="bogus")  # Darts refuses it before building the network
+    assert "_fit_context" not in vars(model) and not model.model_created
+    model.fit(make_series())
+    assert "_fit_context" not in vars(model) and model.model_created

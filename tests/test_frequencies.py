@@ -62,6 +62,26 @@ def test_overrides_keep_darts_signatures():
         assert all(ours[p].default == darts[p].default for p in darts), name
 
 
+def test_fit_and_predict_take_only_the_series_by_position():
+    """Darts' fit/predict take ``trainer`` 7th/5th; ours must not bind it to another parameter."""
+    import inspect
+
+    index = pd.date_range("2000-01-03", periods=N, freq="h")
+    series = TimeSeries.from_times_and_values(index, np.sin(np.arange(N) / 4).astype(np.float32))
+    model = GRUForecaster(input_chunk_length=L, output_chunk_length=T, hidden_dim=8, n_epochs=1,
+                          random_state=0, pl_trainer_kwargs=dict(QUIET_TRAINER))
+    with pytest.raises(TypeError, match="positional"):
+        model.fit(series, None, None, None, None, None, True)  # a `trainer` by position, not resume=True
+    model.fit(series)
+    with pytest.raises(TypeError, match="positional"):
+        model.predict(T, series, None, None, 1)  # a `trainer` by position, not num_samples
+    for name, last in (("fit", "val_future_covariates"), ("predict", "future_covariates")):
+        parameters = list(inspect.signature(getattr(model, name)).parameters.values())
+        cut = [p.name for p in parameters].index(last) + 1
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in parameters[cut:]), name
+        assert all(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters[:cut]), name
+
+
 def test_a_key_given_twice_to_historical_forecasts_gets_darts_clear_error():
     index = pd.date_range("2000-01-03", periods=N, freq="h")
     series = TimeSeries.from_times_and_values(index, np.sin(np.arange(N) / 4).astype(np.float32))
