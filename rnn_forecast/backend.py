@@ -68,10 +68,8 @@ def fused_rnn(rnn: nn.Module, x: torch.Tensor, hx=None):
         ``(layers, B, H)``, or ``(h_n, c_n)`` for state ``"hc"``, as ``torch.nn`` returns.
     """
     cell = cell_of(rnn)
-    parts, layers = len(cell.state), rnn.num_layers
-    if hx is None:
-        hx = (x.new_zeros(layers, x.shape[0], rnn.hidden_size),) * parts
-    states = hx if isinstance(hx, tuple) else (hx,)
+    layers = rnn.num_layers
+    states = cell.parts(hx) if hx is not None else (x.new_zeros(layers, x.shape[0], rnn.hidden_size),) * cell.n_parts
     trainable = needs_gradients(rnn, x, hx)
     layer_in, last = x, []
     for layer in range(layers):
@@ -80,8 +78,7 @@ def fused_rnn(rnn: nn.Module, x: torch.Tensor, hx=None):
         last.append(final)
         if layer < layers - 1 and rnn.dropout > 0:
             layer_in = F.dropout(layer_in, rnn.dropout, rnn.training)
-    state = tuple(torch.stack(part) for part in zip(*last))  # per part: (layers, B, H)
-    return layer_in, (state if parts > 1 else state[0])
+    return layer_in, cell.pack(torch.stack(part) for part in zip(*last))  # per part: (layers, B, H)
 
 
 def run_rnn(rnn: nn.Module, x: torch.Tensor, state=None, backend: str = "auto"):

@@ -2,10 +2,16 @@
 
 A cell is a name (``RNNForecaster(cell=name)``), the ``torch.nn`` module that is the
 reference implementation (and the cuDNN path on GPU), the layout of its state, and
-optionally a fused CPU kernel for one layer (:mod:`rnn_forecast.recurrence`). Adding a
+optionally a fused CPU kernel for one layer (:mod:`rnn_forecast.recurrence`). The
+:class:`Cell` owns its state: how many parts it has, which one is the output ``h``,
+and how to map or shift it; the network reads the state only through it. Adding a
 cell is one :func:`register_cell` call::
 
     register_cell(Cell("rnn", torch.nn.RNN, state="h", display="RNN"))
+
+A cell with a state of more parts, such as an sLSTM's ``(h, c, n, m)``, is a
+``torch_class`` whose ``forward(x, state)`` takes and returns that tuple, registered
+with ``state="hcnm"`` (``tests/cells/slstm.py`` is one).
 
 The backend choice (fused kernel or ``torch.nn``) lives in :mod:`rnn_forecast.backend`.
 A saved model records its cell's name only: a process loading a model with a cell of
@@ -14,14 +20,14 @@ its own registers that cell first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+import torch
 import torch.nn as nn
 
 from rnn_forecast.recurrence import gru_layer, lstm_layer
-
-STATE_LAYOUTS = ("h", "hc")
 
 
 @dataclass(frozen=True)
@@ -36,8 +42,10 @@ class Cell:
         A ``torch.nn.RNNBase`` subclass taking ``(input_size, hidden_size, num_layers=,
         dropout=, batch_first=)``; its parameters are the model's.
     state
-        ``"h"``: the module's state is one tensor ``h (layers, B, H)`` (GRU, RNN);
-        ``"hc"``: a pair ``(h, c)`` of such tensors (LSTM).
+        One letter per part of the module's state, the output ``h`` first: ``"h"``, one
+        tensor ``h (layers, B, H)`` (GRU, RNN); ``"hc"``, a pair ``(h, c)`` of such
+        tensors (LSTM); ``"hcnm"``, four (an sLSTM). A state of one part is the tensor
+        itself, of several a tuple in this order, as ``torch.nn`` does.
     fused
         ``None``, or the fused kernel of one layer: ``fused(x, w_ih, w_hh, b_ih, b_hh,
         state, trainable) -> (output, last)`` with ``x (B, T, D)``, the layer's
@@ -64,10 +72,42 @@ class Cell:
     display: str = ""
 
     def __post_init__(self):
-        if self.state not in STATE_LAYOUTS:
-            raise ValueError(f"`state` must be one of {STATE_LAYOUTS}, got {self.state!r}.")
+        if not (self.state.isalpha() and self.state.startswith("h") and len(set(self.state)) == len(self.state)):
+            raise ValueError(
+                f"`state` names the parts of the cell's state, one letter each, the output `h` first "
+                f"(\"h\", \"hc\", \"hcnm\"), got {self.state!r}."
+            )
         if not self.display:
             object.__setattr__(self, "display", self.name.upper())
+
+    # -- the state: one tensor, or a tuple of ``len(state)`` tensors ``(layers, B, H)`` --
+
+    @property
+    def n_parts(self) -> int:
+        """How many tensors the state has."""
+        return len(self.state)
+
+    def parts(self, state) -> tuple[torch.Tensor, ...]:
+        """``state`` as a tuple of its parts, in the order of :attr:`state`."""
+        return state if isinstance(state, tuple) else (state,)
+
+    def pack(self, parts: Iterable[torch.Tensor]):
+        """The state made of ``parts``: a tuple, or the tensor itself for a state of one part."""
+        parts = tuple(parts)
+        return parts if self.n_parts > 1 else parts[0]
+
+    def output(self, state) -> torch.Tensor:
+        """The output part ``h (layers, B, H)`` of ``state``."""
+        return self.parts(state)[0]
+
+    def map_state(self, state, fn: Callable[[torch.Tensor], torch.Tensor]):
+        """``fn`` applied to every part of ``state`` (e.g. to repeat each unit's state)."""
+        return self.pack(fn(part) for part in self.parts(state))
+
+    def shift_output(self, state, shift: torch.Tensor):
+        """``state`` with ``shift`` added to its output part ``h``, the other parts as they are."""
+        h, *rest = self.parts(state)
+        return self.pack((h + shift, *rest))
 
 
 class UnknownCellError(ValueError):
@@ -89,6 +129,16 @@ def register_cell(cell: Cell) -> Cell:
 def unregister_cell(name: str) -> None:
     """Remove a cell registered with :func:`register_cell`."""
     del CELLS[name]
+
+
+@contextlib.contextmanager
+def registered(cell: Cell):
+    """Register ``cell`` inside a ``with`` block only (a test's cell, an experiment's)."""
+    register_cell(cell)
+    try:
+        yield cell
+    finally:
+        unregister_cell(cell.name)
 
 
 def get_cell(name: str) -> Cell:

@@ -125,6 +125,17 @@ def _season(args: argparse.Namespace, train, horizon: int) -> tuple[int, str]:
     return infer_season(train, horizon=horizon, max_season=None), "calendar, checked on the training part"
 
 
+def _cells(requested: list[str] | None) -> list[str]:
+    """The cells to train: ``--cells``, checked against the registry (imports torch), or every registered one."""
+    from rnn_forecast.cells import cell_names, get_cell
+
+    if requested is None:
+        return list(cell_names())
+    for cell in requested:
+        get_cell(cell)  # an UnknownCellError (a ValueError) naming the registered cells
+    return list(dict.fromkeys(requested))
+
+
 def forecast(args: argparse.Namespace) -> list[dict]:
     """Fit each requested cell, backtest over the test tail, forecast past the end, print.
 
@@ -144,8 +155,9 @@ def forecast(args: argparse.Namespace) -> list[dict]:
     _print_header(data, plan, f"baseline season {season} ({season_source})")
 
     fit = _Fitter(args, data, plan)  # torch, Lightning and Darts from here on
+    cells = _cells(args.cells)
     rows, backtests, futures = [], {}, {}
-    for cell in args.cells:
+    for cell in cells:
         name, model, seconds = fit(cell)
         backtests[name], futures[name] = fit.backtest(model), fit.future(model)
         rows.append(_score(name, data.series, backtests[name], seconds, model.epochs_trained))
@@ -153,7 +165,7 @@ def forecast(args: argparse.Namespace) -> list[dict]:
         backtests[name] = fit.baseline(k)
         rows.append(_score(name, data.series, backtests[name], 0.0, 0))
 
-    _print_scores(rows, len(args.cells))
+    _print_scores(rows, len(cells))
     scored = _scored_steps(rows, plan)
     print(f"\nseed {args.seed}; errors in original units over the last {scored} steps, every test step: "
           f"{scored // plan.horizon} non-overlapping {plan.horizon}-step forecasts by models trained on the "
@@ -198,6 +210,7 @@ class _Fitter:
 
     def __call__(self, cell: str):
         from rnn_forecast import RNNForecaster
+        from rnn_forecast.cells import get_cell
 
         args, plan = self.args, self.plan
         model = RNNForecaster(
@@ -209,7 +222,7 @@ class _Fitter:
         )
         began = time.perf_counter()
         model.fit(self.scaled[: plan.n_train], past_covariates=self.past, max_samples_per_ts=args.max_train_windows)
-        return f"{cell.upper()}Forecaster", model, time.perf_counter() - began
+        return f"{get_cell(cell).display}Forecaster", model, time.perf_counter() - began
 
     def backtest(self, model):
         """Non-overlapping forecasts over the test period, in original units."""
@@ -374,8 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="share of the steps held out for the backtest, cut down to whole horizons "
                            "(default: 0.2)")
     model = fc.add_argument_group("model and training")
-    model.add_argument("--cells", nargs="+", choices=["lstm", "gru"], default=["lstm", "gru"],
-                       help="cells to train (default: both)")
+    model.add_argument("--cells", nargs="+", default=None, metavar="CELL",
+                       help="registered cells to train (rnn_forecast.cells; built in: lstm, gru; "
+                            "default: every registered cell)")
     model.add_argument("--lookback", type=int, default=None,
                        help="input_chunk_length (default: automatic for --csv, see below; 144 for --dataset)")
     model.add_argument("--horizon", type=int, default=None,

@@ -17,6 +17,7 @@ import pandas as pd
 from darts import TimeSeries
 
 from rnn_forecast.budget import Budget
+from rnn_forecast.cells import get_cell
 from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines
 from rnn_forecast.evaluation.scoring import evaluate
 from rnn_forecast.evaluation.task import Setup, custom_task, test_steps
@@ -37,9 +38,10 @@ class CellComparison:
     Attributes
     ----------
     recommendation
-        ``recommendation.choice`` is ``"LSTM"``, ``"GRU"`` or ``"tie"``, or the name of
-        the best baseline (e.g. ``"SeasonalNaive(12)"``) when neither cell beats it
-        beyond noise; ``recommendation.reason`` says why, with the numbers.
+        ``recommendation.choice`` is one of the two cells (``"LSTM"``, ``"GRU"``: their
+        display names) or ``"tie"``, or the name of the best baseline (e.g.
+        ``"SeasonalNaive(12)"``) when neither cell beats it beyond noise;
+        ``recommendation.reason`` says why, with the numbers.
     table
         One row per model: mean and standard deviation over seeds of each metric
         (``mse``, ``mae``, ``mase``, ``smape``) and cost (``train_s``, ``windows_per_s``,
@@ -56,6 +58,8 @@ class CellComparison:
         What each cell was given, and the deciding metric.
     season
         The seasonal period used (given, or found by :mod:`rnn_forecast.seasonality`).
+    cells
+        The two cells compared, by display name (the model names in ``table``).
     """
 
     recommendation: Recommendation
@@ -67,6 +71,7 @@ class CellComparison:
     budget: Budget
     metric: str
     season: int = 1
+    cells: tuple[str, str] = ("LSTM", "GRU")
 
     def __str__(self) -> str:
         return f"{self.table.to_string(float_format=lambda x: f'{x:.4g}')}\n\n{self.recommendation.reason}"
@@ -92,7 +97,7 @@ class CellComparison:
 
         fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.4), gridspec_kw={"width_ratios": [2, 1]})
         horizon = len(self.by_horizon)
-        first = self.forecasts["LSTM"][series]
+        first = self.forecasts[self.cells[0]][series]
         shown = first[: windows * horizon]
         self.actual[series].slice_intersect(shown).plot(ax=left, label="actual", lw=2, color="black")
         for name, forecasts in self.forecasts.items():
@@ -100,7 +105,7 @@ class CellComparison:
         left.set_title("rolling forecasts (first seed)")
         for name in self.by_horizon:
             right.plot(self.by_horizon.index, self.by_horizon[name], label=name,
-                       lw=2 if name in ("LSTM", "GRU") else 1, ls="-" if name in ("LSTM", "GRU") else "--")
+                       lw=2 if name in self.cells else 1, ls="-" if name in self.cells else "--")
         right.set_xlabel("steps ahead")
         right.set_title("MAE by horizon")
         right.legend(fontsize=7)
@@ -126,8 +131,9 @@ def compare_cells(
     device: str = "cpu",
     model_kwargs: dict | None = None,
     verbose: bool = False,
+    cells: Sequence[str] = ("lstm", "gru"),
 ) -> CellComparison:
-    """Train an LSTM and a GRU forecaster under one budget, backtest both, recommend one.
+    """Train an LSTM and a GRU forecaster (or two other cells) under one budget, backtest both, recommend one.
 
     The last ``test_size`` of the series is the test period; both cells (with the
     forecasters' defaults, plus ``model_kwargs``) train on the steps before it (scaled
@@ -179,6 +185,9 @@ def compare_cells(
         ``pl_trainer_kwargs``, ...).
     verbose
         Print progress.
+    cells
+        The two registered cells to compare (:mod:`rnn_forecast.cells`); the results
+        name them by their display names (``"LSTM"``, ``"GRU"``).
 
     Returns
     -------
@@ -198,6 +207,10 @@ def compare_cells(
     ('GRU', 'GRU: equal MASE within noise (...); GRU 1.40x faster (...).')
     """
     budget = Budget.coerce(budget)
+    cells = tuple(cells)
+    if len(cells) != 2 or cells[0] == cells[1]:
+        raise ValueError(f"`cells` must name two different registered cells, got {cells!r}.")
+    names = tuple(get_cell(cell).display for cell in cells)  # an UnknownCellError names the registered ones
     if metric not in METRICS:
         raise ValueError(f"`metric` must be one of {METRICS}, got {metric!r}.")
     forecast_horizon = check_positive_int(forecast_horizon, "forecast_horizon")
@@ -226,33 +239,33 @@ def compare_cells(
                 pl_trainer_kwargs={**trainer, **budget.trainer_kwargs(), **user_trainer}, **model_kwargs)
         return build
 
-    contenders = [DartsTorchContender(name, "ours", name.lower(), build=build_for(name.lower()),
-                                      past=True, future=True) for name in ("LSTM", "GRU")]
+    contenders = [DartsTorchContender(name, "ours", cell, build=build_for(cell), past=True, future=True)
+                  for cell, name in zip(cells, names)]
     if include_baselines:
         contenders += baselines(setup)
     result = evaluate(task, contenders, device=device, log=print if verbose else None)
     runs = pd.DataFrame(result.rows)
     costs = runs["train_s"] if budget.seconds is None else 1000 / runs["windows_per_s"]
     runs = runs.assign(_cost=costs)
-    per = {name: runs[runs["model"] == name] for name in ("LSTM", "GRU")}
-    rec = recommend(("LSTM", "GRU"), (per["LSTM"][metric].tolist(), per["GRU"][metric].tolist()),
-                    (per["LSTM"]["_cost"].tolist(), per["GRU"]["_cost"].tolist()), metric=metric.upper(),
+    per = [runs[runs["model"] == name] for name in names]
+    rec = recommend(names, (per[0][metric].tolist(), per[1][metric].tolist()),
+                    (per[0]["_cost"].tolist(), per[1]["_cost"].tolist()), metric=metric.upper(),
                     cost_name="train time" if budget.seconds is None else "time per 1000 windows")
     if include_baselines:
-        rec = _against_baselines(rec, runs, metric)
+        rec = _against_baselines(rec, runs, metric, names)
     columns = [c for c in (*METRICS, *COSTS) if c in runs]
     grouped = runs.groupby("model", sort=False)[columns]
     table = grouped.mean().join(grouped.std(ddof=1).add_suffix("_std"))
     by_horizon = pd.DataFrame(result.by_horizon).groupby(["step", "model"], sort=False)["mae"].mean().unstack("model")
     return CellComparison(rec, table, runs.drop(columns="_cost"), by_horizon, result.forecasts,
-                          task.original, budget, metric, season)
+                          task.original, budget, metric, season, names)
 
 
-def _against_baselines(rec: Recommendation, runs: pd.DataFrame, metric: str) -> Recommendation:
+def _against_baselines(rec: Recommendation, runs: pd.DataFrame, metric: str, cells: tuple[str, str]) -> Recommendation:
     """``rec``, or the best baseline when neither cell beats it beyond noise."""
     scores = {name: group[metric].tolist() for name, group in runs.groupby("model", sort=False)}
     families = runs.groupby("model", sort=False)["family"].first()
-    check = versus_best_baseline(scores, ("LSTM", "GRU"), [m for m in scores if families[m] == "baseline"])
+    check = versus_best_baseline(scores, cells, [m for m in scores if families[m] == "baseline"])
     if check.beats_baseline:
         return rec
     reason = (f"{check.baseline}: neither cell beats it beyond noise. {check.sentence(metric.upper())} "

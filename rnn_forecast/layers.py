@@ -17,6 +17,8 @@ import torch
 import torch.nn as nn
 from darts.utils.torch import MonteCarloDropout
 
+from rnn_forecast.cells import get_cell
+
 
 def build_mlp(
     in_features: int,
@@ -88,6 +90,8 @@ class ParallelSegmentDecoder(nn.Module):
         encoder's.
     step
         ``rnn`` runner: ``step(rnn, x, state) -> (output, state)`` (``torch.nn`` or fused).
+    cell
+        The registered cell's name (:mod:`rnn_forecast.cells`), whose state ``rnn`` takes.
     horizon, segment_length
         ``T`` and ``w``.
     channels
@@ -100,11 +104,11 @@ class ParallelSegmentDecoder(nn.Module):
         Dropout on the step outputs (Monte Carlo capable).
     """
 
-    def __init__(self, rnn: nn.Module, step: Callable, horizon: int, segment_length: int,
+    def __init__(self, rnn: nn.Module, step: Callable, cell: str, horizon: int, segment_length: int,
                  channels: int, future_dim: int, out_per_step: int, dropout: float):
         super().__init__()
         d = rnn.hidden_size
-        self.rnn, self.step = rnn, step
+        self.rnn, self.step, self.cell = rnn, step, cell
         self.horizon, self.segment_length = horizon, segment_length
         self.n_segments = -(-horizon // segment_length)
         self.position = nn.Parameter(torch.randn(self.n_segments, d) * 0.02)
@@ -120,7 +124,8 @@ class ParallelSegmentDecoder(nn.Module):
         Parameters
         ----------
         state
-            Encoder final state: ``h (layers, U, d)`` or, for an LSTM, ``(h, c)``.
+            Encoder final state: ``h (layers, U, d)``, or a tuple of such parts (an LSTM's
+            ``(h, c)``) as the cell's :attr:`~rnn_forecast.cells.Cell.state` names them.
         future
             ``(U, T, F)`` future covariates, or ``None``.
         channel_of_unit
@@ -132,8 +137,8 @@ class ParallelSegmentDecoder(nn.Module):
             ``(U, T, out_per_step)``.
         """
         m, w = self.n_segments, self.segment_length
-        h = state[0] if isinstance(state, tuple) else state
-        units = h.shape[1]
+        cell = get_cell(self.cell)
+        units = cell.output(state).shape[1]
         query = self.position.unsqueeze(0).expand(units, -1, -1)  # (U, m, d)
         if self.channel is not None:
             query = query + self.channel[channel_of_unit].unsqueeze(1)
@@ -141,10 +146,8 @@ class ParallelSegmentDecoder(nn.Module):
             padded = nn.functional.pad(future, (0, 0, 0, m * w - self.horizon))
             query = query + self.future(padded.reshape(units, m, -1))
 
-        def per_segment(s):  # (layers, U, d) -> (layers, U * m, d)
-            return s.repeat_interleave(m, dim=1)
-
-        start = tuple(per_segment(s) for s in state) if isinstance(state, tuple) else per_segment(state)
+        # every part (layers, U, d) -> (layers, U * m, d)
+        start = cell.map_state(state, lambda part: part.repeat_interleave(m, dim=1))
         out, _ = self.step(self.rnn, query.reshape(units * m, 1, -1), start)
         values = self.out(self.dropout(out[:, 0]))  # (U * m, w * out_per_step)
         return values.reshape(units, m * w, self.out_per_step)[:, : self.horizon]

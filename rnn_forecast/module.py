@@ -302,7 +302,7 @@ class RecurrentForecastModule(PLForecastingModule):
             step_rnn = self.encoder if shared else torch_class(
                 hidden_dim, hidden_dim, num_layers=n_rnn_layers, batch_first=True)
             self.head = ParallelSegmentDecoder(
-                step_rnn, self._run_rnn, T, segment_length or T,
+                step_rnn, self._run_rnn, cell, T, segment_length or T,
                 channels=target_dim if channel_independence else 0, future_dim=decoder_future,
                 out_per_step=unit_targets * self.nr_params, dropout=dropout,
             )
@@ -375,12 +375,13 @@ class RecurrentForecastModule(PLForecastingModule):
         if self.embedding is not None:
             steps = self.embedding(steps)  # (U, L / w, hidden)
         _, state = self._encode(steps)
+        cell = get_cell(self.cell)
         if features is not None:
             shift = self.level_projection(features).unsqueeze(0)  # (1, U, hidden), every layer
-            state = (state[0] + shift, state[1]) if isinstance(state, tuple) else state + shift
+            state = cell.shift_output(state, shift)
 
         if self.decoder == "mlp":
-            hidden = state[0] if isinstance(state, tuple) else state  # LSTM: (h, c)
+            hidden = cell.output(state)
             inputs = [hidden[-1]] + [t.reshape(units, -1) for t in (future, static) if t is not None]
             out = self.head(torch.cat(inputs, dim=1))
         else:

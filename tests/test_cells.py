@@ -29,8 +29,40 @@ def test_unknown_cell_names_the_registered_ones_and_how_to_register():
         get_cell("rnn")
     with pytest.raises(ValueError, match="already registered"):
         register_cell(Cell("lstm", torch.nn.LSTM, state="hc"))
-    with pytest.raises(ValueError, match="state"):
-        Cell("x", torch.nn.RNN, state="hcz")
+    for layout in ("", "ch", "hh", "h1"):  # the output `h` first, one letter per part
+        with pytest.raises(ValueError, match="state"):
+            Cell("x", torch.nn.RNN, state=layout)
+
+
+def test_a_cell_owns_its_state_of_any_number_of_parts():
+    from tests.cells.slstm import SLSTM_CELL
+
+    h, c, n, m = (torch.full((2, 3, 4), float(k)) for k in range(4))
+    slstm, gru = SLSTM_CELL, get_cell("gru")
+    assert (slstm.n_parts, gru.n_parts, get_cell("lstm").n_parts) == (4, 1, 2)
+    state = slstm.pack([h, c, n, m])
+    assert slstm.output(state) is h and gru.output(h) is h and gru.pack([h]) is h
+    shifted = slstm.shift_output(state, torch.ones(1, 3, 4))
+    assert torch.equal(shifted[0], h + 1) and all(a is b for a, b in zip(shifted[1:], (c, n, m)))
+    repeated = slstm.map_state(state, lambda part: part.repeat_interleave(5, dim=1))
+    assert [tuple(p.shape) for p in repeated] == [(2, 15, 4)] * 4
+    assert torch.equal(gru.shift_output(h, torch.ones(1, 3, 4)), h + 1)
+
+
+def test_a_four_part_state_runs_through_the_network_and_its_rolling_forecasts():
+    """The sLSTM (state (h, c, n, m)) in both decoders, past covariates and a roll-out beyond the horizon."""
+    from rnn_forecast.cells import registered
+    from tests.cells.slstm import SLSTM_CELL
+
+    series = make_series(length=80, n_components=1)
+    with registered(SLSTM_CELL):
+        for decoder in ("parallel", "mlp"):
+            model = RNNForecaster(input_chunk_length=12, output_chunk_length=3, cell="slstm", hidden_dim=6,
+                                  decoder=decoder, n_epochs=1, random_state=0,
+                                  pl_trainer_kwargs=dict(QUIET_TRAINER)).fit(series[:70], past_covariates=series)
+            forecast = model.predict(7, past_covariates=series)  # 7 > 3: rolled out
+            assert forecast.n_timesteps == 7 and bool(torch.isfinite(torch.from_numpy(forecast.values())).all())
+            assert isinstance(model.model.encoder, SLSTM_CELL.torch_class)
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

@@ -85,6 +85,17 @@ def test_monthly_csv_runs_with_automatic_windows_and_calendar_season(tmp_path, c
     assert "Forecast of the next 12 steps (models trained on the first 120 steps)" in out
 
 
+def test_cells_come_from_the_registry_and_an_unknown_one_is_named(tmp_path, capsys):
+    path = write_csv(elnino_months(100), tmp_path / "short.csv")
+    assert main(["forecast", "--csv", path, "--horizon", "7", "--lookback", "14", "--cells", "gru", "xlstm",
+                 *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "rnn-forecast: error:" in err and "'xlstm'" in err and "('lstm', 'gru')" in err
+    args = build_parser().parse_args(["forecast", "--csv", path, "--horizon", "7", "--lookback", "14",
+                                      "--cells", "gru", *FAST])
+    assert [row["model"] for row in args.func(args)][:1] == ["GRUForecaster"]
+
+
 def test_every_test_step_is_scored_once_by_every_model(tmp_path, capsys):
     path = write_csv(elnino_months(100), tmp_path / "short.csv")  # 20 test steps: not whole years
     args = build_parser().parse_args(["forecast", "--csv", path, "--horizon", "7", "--lookback", "14", *FAST])

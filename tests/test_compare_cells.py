@@ -131,3 +131,21 @@ def test_verbose_shows_one_line_per_run_under_a_progress_bar(oil_temperature, ca
     captured = capsys.readouterr()
     assert sum(line.startswith("[custom] ") for line in captured.out.splitlines()) == 4  # 2 cells x 2 seeds
     assert "4/4" in captured.err and ("run/s" in captured.err or "s/run" in captured.err)  # tqdm: count, rate
+
+
+def test_any_two_registered_cells_compare_by_their_display_names(oil_temperature):
+    """``cells=`` reads the registry: a cell whose state has four parts (tests/cells/slstm.py) against the GRU."""
+    from rnn_forecast.cells import registered
+    from tests.cells.slstm import SLSTM_CELL
+
+    with registered(SLSTM_CELL):
+        result = compare_cells(oil_temperature[-10 * 24:], forecast_horizon=12, budget=Budget(epochs=1),
+                               seeds=(0, 1), season=24, include_baselines=False, cells=("gru", "slstm"),
+                               model_kwargs={**TINY_MODEL, "hidden_dim": 4})
+    assert list(result.table.index) == ["GRU", "sLSTM"] and result.cells == ("GRU", "sLSTM")
+    assert result.recommendation.choice in ("GRU", "sLSTM", "tie")
+    for bad in (("gru",), ("gru", "gru"), ("gru", "lstm", "slstm")):
+        with pytest.raises(ValueError, match="two different registered cells"):
+            compare_cells(oil_temperature, forecast_horizon=12, cells=bad)
+    with pytest.raises(ValueError, match="register_cell"):
+        compare_cells(oil_temperature, forecast_horizon=12, cells=("gru", "slstm"))  # no longer registered

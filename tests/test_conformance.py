@@ -1,9 +1,16 @@
 """Every forecaster through the same Darts / scikit-learn / Lightning contract."""
 
+import contextlib
+
 import pytest
 
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster, RNNForecaster
+from rnn_forecast.cells import registered
 from rnn_forecast.testing import CHECKS
+from tests.cells.slstm import SLSTM_CELL
+
+#: Cells of tests/cells/, registered while their parameter set runs.
+TEST_CELLS = {SLSTM_CELL.name: SLSTM_CELL}
 
 FORECASTERS = [
     pytest.param(LSTMForecaster, {}, id="LSTMForecaster"),
@@ -16,10 +23,14 @@ FORECASTERS = [
                                  "use_reversible_instance_norm": True},
                  id="RNNForecaster-lstm-parallel-revin"),
     pytest.param(RNNForecaster, {"cell": "lstm", **POINTWISE}, id="RNNForecaster-pointwise"),
+    # a cell whose state has four parts (h, c, n, m), defined in one test file
+    pytest.param(RNNForecaster, {"cell": "slstm", "n_rnn_layers": 2}, id="RNNForecaster-slstm"),
 ]
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("model_cls, params", FORECASTERS)
 def test_conformance(model_cls, params, check):
-    check(model_cls, params)
+    test_cell = TEST_CELLS.get(params.get("cell"))
+    with registered(test_cell) if test_cell else contextlib.nullcontext():
+        check(model_cls, params)
