@@ -4,7 +4,7 @@ Read it as a list: every section names a promise, every test breaks it one way (
 crafted file, a damaged checkpoint, a killed write, a bad argument) and checks what the
 user sees. The other promises of issue #36 have their own files: thread safety in
 ``test_thread_safety.py``, atomic saves in ``test_save_atomic.py``, the divergence
-guard in ``test_reliability.py`` (``test_explosion_guard_*``).
+guard in ``test_training_faults.py`` (``test_explosion_guard_*``).
 """
 
 from __future__ import annotations
