@@ -36,7 +36,7 @@ import pandas as pd
 warnings.filterwarnings("ignore")
 
 from benchmarks.default_speed import HORIZON, TRAINER, seconds_of  # noqa: E402
-from benchmarks.tables import markdown_table  # noqa: E402
+from benchmarks.tables import markdown_table, section_files  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
@@ -129,10 +129,8 @@ def main(argv=None) -> None:
     header = (f"{machine_summary()}; defaults, Weather, horizon 96, fit over {args.windows} windows, "
               f"historical_forecasts over {args.rolling} windows, predict: median of 50 calls; "
               f"{args.repeats} interleaved pairs each; seed 0; {time.perf_counter() - started:.0f} s in all")
-    args.out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(args.out / "backend_ab.csv", index=False, float_format="%.5g")
-    with open(args.out / "backend_ab.md", "w") as f:
-        command = "python -m benchmarks backend_ab" + (" --quick" if args.quick else "")
+    path, command = section_files(args.out, "backend_ab", frame, args.quick)
+    with open(path, "w") as f:
         f.write(f"# `rnn_backend`, fused against torch.nn: `{command}`\n\n{header}\n\n"
                 "torch.nn time / fused time per pair (above 1: the fused kernel is faster):\n\n"
                 + markdown_table(summary) + "\n")

@@ -43,7 +43,7 @@ warnings.filterwarnings("ignore")
 import pytorch_lightning as pl  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
 
-from benchmarks.tables import markdown_table  # noqa: E402
+from benchmarks.tables import markdown_table, section_files  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
@@ -164,10 +164,8 @@ def main(argv=None) -> None:
               f"repeats (median), {calls} predict calls (median), "
               f"{'the first ' + str(forecasts) if forecasts else 'all'} rolling forecasts of the test part, seed 0; "
               f"{time.perf_counter() - started:.0f} s in all")
-    args.out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(args.out / "default_speed.csv", index=False, float_format="%.5g")
-    command = "python -m benchmarks default_speed" + (" --quick" if args.quick else "")
-    with open(args.out / "default_speed.md", "w") as f:
+    path, command = section_files(args.out, "default_speed", frame, args.quick)
+    with open(path, "w") as f:
         f.write(f"# Default against default: `{command}`\n\n{header}\n\n")
         f.write("Darts' time over ours (above 1: ours is faster):\n\n")
         f.write(markdown_table(summary) + "\n\n")

@@ -22,6 +22,7 @@ warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
 
+from benchmarks.tables import section_files  # noqa: E402
 from rnn_forecast import POINTWISE, LSTMForecaster  # noqa: E402
 from rnn_forecast.callbacks import LossExplosionGuard, NonFiniteLossGuard  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
@@ -69,9 +70,8 @@ def main(argv=None) -> None:
         lines.append(f"{name}: median {median:.3f} s ({windows / median:.0f} windows/s, "
                      f"{darts / median:.2f}x Darts); runs {[round(r, 2) for r in runs]}")
     header = f"{machine_summary()}; one epoch over {windows} windows, {repeats} interleaved repeats; seed 0"
-    command = "python -m benchmarks guard_overhead" + (" --quick" if args.quick else "")
-    args.out.mkdir(parents=True, exist_ok=True)
-    with open(args.out / "guard_overhead.md", "w") as f:
+    path, command = section_files(args.out, "guard_overhead", None, args.quick)
+    with open(path, "w") as f:
         f.write(f"# What the training guards cost: `{command}`\n\n{header}\n\n"
                 + "".join(f"- {line}\n" for line in lines))
     print("\n".join(lines) + f"\n\n{header}\nwritten: {args.out / 'guard_overhead.md'}")

@@ -35,7 +35,7 @@ warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel  # noqa: E402
 
-from benchmarks.tables import markdown_table  # noqa: E402
+from benchmarks.tables import markdown_table, section_files  # noqa: E402
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary, measure  # noqa: E402
@@ -191,10 +191,9 @@ def main(argv=None) -> None:
     header = (machine_summary() + "; "
               f"{'quick' if args.quick else 'full'} run: {windows} training windows x {repeats} repeats, "
               f"{calls} predict calls, {len(test) - LOOKBACK - HORIZON + 1} rolling forecasts; seed 0")
-    args.out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(args.out / "kernel_speed.csv", index=False, float_format="%.5g")
-    with open(args.out / "kernel_speed.md", "w") as f:
-        f.write(f"# Kernels: `python -m benchmarks kernel_speed{' --quick' if args.quick else ''}`\n\n{header}\n\n")
+    path, command = section_files(args.out, "kernel_speed", frame, args.quick)
+    with open(path, "w") as f:
+        f.write(f"# Kernels: `{command}`\n\n{header}\n\n")
         f.write(markdown_table(frame) + "\n\n")
         f.write("\n".join(f"- {line}" for line in summary) + "\n")
         f.write("- trainer-free rolling forecasts vs Lightning's, max |difference|: "

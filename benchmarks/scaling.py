@@ -38,7 +38,7 @@ warnings.filterwarnings("ignore")
 from darts import TimeSeries  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
 
-from benchmarks.tables import markdown_table  # noqa: E402
+from benchmarks.tables import markdown_table, section_files  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_stocks, load_weather  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary, measure  # noqa: E402
@@ -158,12 +158,10 @@ def main(argv=None) -> None:
     header = (machine_summary() + "; "
               f"seed 0, one epoch, batch "
               f"{BATCH}, horizon {HORIZON}; {time.perf_counter() - started:.0f} s in all")
-    args.out.mkdir(parents=True, exist_ok=True)
+    path, command = section_files(args.out, "scaling", frame, args.quick)
     args.plots.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(args.out / "scaling.csv", index=False, float_format="%.5g")
     plot(frame, args.plots / "scaling.png")
-    command = "python -m benchmarks scaling" + (" --quick" if args.quick else "")
-    with open(args.out / "scaling.md", "w") as f:
+    with open(path, "w") as f:
         f.write(f"# How cost grows: `{command}`\n\n{header}\n\n")
         f.write("Slopes of log(cost) against log(size), least squares (1 = linear):\n\n")
         f.write(markdown_table(table) + "\n\n"

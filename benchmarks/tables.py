@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 
@@ -17,3 +19,15 @@ def markdown_table(frame: pd.DataFrame) -> str:
     lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
     return "\n".join(lines)
+
+
+def section_files(out: Path, name: str, frame: pd.DataFrame | None, quick: bool) -> tuple[Path, str]:
+    """Where a speed section (``python -m benchmarks speed``) writes, and the command it records.
+
+    Creates ``out``, writes ``frame`` (when given) to ``out/<name>.csv`` and returns the
+    path of ``out/<name>.md`` with the command that reproduces it.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    if frame is not None:
+        frame.to_csv(out / f"{name}.csv", index=False, float_format="%.5g")
+    return out / f"{name}.md", f"python -m benchmarks {name}" + (" --quick" if quick else "")

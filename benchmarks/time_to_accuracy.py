@@ -38,7 +38,7 @@ warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel, DLinearModel  # noqa: E402
 
-from benchmarks.tables import markdown_table  # noqa: E402
+from benchmarks.tables import markdown_table, section_files  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_etth1, load_weather, ltsf_split  # noqa: E402
 from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
@@ -218,10 +218,8 @@ def main(argv=None) -> None:
               f"weights copied every {args.every:g} s and at each epoch's end; "
               f"{'every' if args.test_stride == 1 else f'every {args.test_stride}th'} test window scored; "
               f"{time.perf_counter() - started:.0f} s in all")
-    args.out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(args.out / "time_to_accuracy.csv", index=False, float_format="%.5g")
-    with open(args.out / "time_to_accuracy.md", "w") as f:
-        command = "python -m benchmarks time_to_accuracy" + (" --quick" if args.quick else "")
+    path, command = section_files(args.out, "time_to_accuracy", frame, args.quick)
+    with open(path, "w") as f:
         f.write(f"# Time to accuracy: `{command}`\n\n" + header + "\n\n")
         f.write(markdown_table(table) + "\n\n")
         for dataset in args.datasets:
