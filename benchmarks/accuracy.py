@@ -92,6 +92,7 @@ def our_model(cell: str, horizon: int, lookback: int, args, work_dir: str,
         global_level=args.global_level == "on",
         season=args.season,
         early_stopping=args.early_stopping == "on",
+        linear_baseline=args.linear_baseline == "on",
         dropout=args.dropout,
         loss_fn=torch.nn.L1Loss(),
         optimizer_kwargs={"lr": args.lr},
@@ -341,6 +342,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="our forecasters' season: 'auto' (the default), an int or 'none'")
     parser.add_argument("--early-stopping", choices=["on", "off"], default="on",
                         help="our forecasters' early_stopping (BestEpoch)")
+    parser.add_argument("--linear-baseline", choices=["on", "off"], default="off",
+                        help="our forecasters' linear_baseline: a learned linear path on the seasonal baseline")
     parser.add_argument("--gradient-clip", default="default",
                         help="the trainer's gradient_clip_val: 'default' (the forecasters' 1.0), 'none' or a value")
     parser.add_argument("--dropout", type=float, default=0.1)
