@@ -39,8 +39,11 @@ class Cell:
     name
         The ``cell=`` value, lower case (``"lstm"``).
     torch_class
-        A ``torch.nn.RNNBase`` subclass taking ``(input_size, hidden_size, num_layers=,
-        dropout=, batch_first=)``; its parameters are the model's.
+        A ``torch.nn.Module`` class with ``torch.nn.LSTM``'s conventions: built as
+        ``(input_size, hidden_size, num_layers=, dropout=, batch_first=)``, called as
+        ``(x, state) -> (output, state)``, with ``hidden_size`` and ``num_layers``
+        attributes (the built-in cells are ``torch.nn.RNNBase`` subclasses); its
+        parameters are the model's.
     state
         One letter per part of the module's state, the output ``h`` first: ``"h"``, one
         tensor ``h (layers, B, H)`` (GRU, RNN); ``"hc"``, a pair ``(h, c)`` of such
