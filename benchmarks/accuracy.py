@@ -195,7 +195,9 @@ def fit_and_score(make, split, lookback: int, horizon: int, args) -> dict:
         seconds = time.perf_counter() - began
         epochs = model.trainer.current_epoch  # before predicting: Darts may replace the trainer
         mse, mae = score(model, split.test, lookback, horizon)
-    return {"mse": mse, "mae": mae, "epochs": epochs, "train_s": seconds,
+        # the same scores on the validation part: what a choice made on held-out data would see
+        val_mse, val_mae = score(model, split.val, lookback, horizon)
+    return {"mse": mse, "mae": mae, "val_mse": val_mse, "val_mae": val_mae, "epochs": epochs, "train_s": seconds,
             "params": sum(p.numel() for p in model.model.parameters())}
 
 
