@@ -212,6 +212,13 @@ class RNNForecaster(MixedCovariatesTorchModel):
     >>> model.fit(series).predict(n=48)  # doctest: +SKIP
     """
 
+    # The state of a checkpointed run between building, fit and resuming, kept by
+    # rnn_forecast.persistence (defer_existing_run, prepare_run, building_network):
+    # the checkpoint folder of a run found when the model was built, and the input
+    # dimensions of the run being resumed. Saved files carry them.
+    _earlier_run: str | None = None
+    _resume_dims: dict | None = None
+
     def __init__(
         self,
         input_chunk_length: int,

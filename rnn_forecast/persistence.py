@@ -664,9 +664,10 @@ def load_weights_from_checkpoint(model, darts_method, model_name: str | None = N
 
 # -- checkpointed runs and resuming ----------------------------------------------------
 #
-# The state between these steps lives on the forecaster, in two attributes that saved
-# files already carry: `_earlier_run` (the checkpoint folder of a run found when the
-# model was built) and `_resume_dims` (the input dimensions of the run to resume).
+# The state between these steps lives on the forecaster, in the two attributes
+# RNNForecaster declares (saved files carry them): `_earlier_run` (the checkpoint folder
+# of a run found when the model was built) and `_resume_dims` (the input dimensions of
+# the run to resume). Only the functions below set them.
 
 
 def with_checkpoint_defaults(trainer_params: dict) -> dict:
@@ -706,7 +707,7 @@ def prepare_run(model, resume: bool) -> None:
     """Before training: pick the checkpoint to resume from, or refuse to clobber a run."""
     if not isinstance(resume, bool):
         raise TypeError(f"`resume` must be True or False, got {resume!r}.")
-    earlier, model._earlier_run = getattr(model, "_earlier_run", None), None
+    earlier, model._earlier_run = model._earlier_run, None
     if resume:
         _resume_from_last_checkpoint(model)
     elif earlier is not None and _has_files(earlier):
@@ -835,8 +836,7 @@ def building_network(model):
     Darts saves the new model next to the checkpoints there; with ``load_ckpt_path``
     set, that save would copy the checkpoint about to be resumed from.
     """
-    expected = getattr(model, "_resume_dims", None)
-    model._resume_dims = None
+    expected, model._resume_dims = model._resume_dims, None
     if expected is not None and model.train_sample.component_dims() != expected:
         raise ValueError(
             f"Cannot resume from {model.load_ckpt_path!r}: it was trained on inputs with "
