@@ -65,24 +65,30 @@ def _relation(check) -> str:
     return f"{check.model.replace('Forecaster', '')} {words[check.relation]} (p={check.difference.p_value:.2g})"
 
 
-def summary_table(results: dict, verdicts: dict) -> str:
-    """One line per dataset: LSTM vs GRU, the best model and the verdict."""
+def summary_table(results: dict, verdicts: dict, short: bool = False) -> str:
+    """One line per dataset: LSTM vs GRU, the best model and the verdict.
+
+    ``short``: the answer only (both cells' MASE, the verdict, the best baseline and ours
+    against it, the peers beaten), the README's table.
+    """
     lines = []
     for name, data in results.items():
-        rows = data["rows"]
+        rows, verdict = data["rows"], verdicts[name]
+        rec, base, beaten = verdict["recommendation"], verdict["best_baseline"], verdict["peers_beaten"]
+        ours = [cell(st.values(rows, model, st.PRIMARY), "{:.3f}") for model in st.OURS]
+        choice = f"**{rec.choice.upper() if rec.choice != 'tie' else 'tie'}**"
+        peers = f"{beaten[0]} of {beaten[1]}"
+        if short:
+            lines.append([name, *ours, choice, f"{base}: {_relation(verdict['check'])}", peers])
+            continue
         means = rows.groupby("model")[st.PRIMARY].mean()
         best = means.idxmin()
-        base = verdicts[name]["best_baseline"]
-        rec = verdicts[name]["recommendation"]
-        beaten = verdicts[name]["peers_beaten"]
-        lines.append([
-            name, cell(st.values(rows, st.OURS[0], st.PRIMARY), "{:.3f}"),
-            cell(st.values(rows, st.OURS[1], st.PRIMARY), "{:.3f}"),
-            f"{np.mean(st.values(rows, st.OURS[0], 'train_s')):.1f} / "
-            f"{np.mean(st.values(rows, st.OURS[1], 'train_s')):.1f}",
-            f"{best} ({means[best]:.3f})", f"{base} ({means[base]:.3f})",
-            _relation(verdicts[name]["check"]), f"{beaten[0]} of {beaten[1]}",
-            f"**{rec.choice.upper() if rec.choice != 'tie' else 'tie'}**"])
+        train_s = " / ".join(f"{np.mean(st.values(rows, model, 'train_s')):.1f}" for model in st.OURS)
+        lines.append([name, *ours, train_s, f"{best} ({means[best]:.3f})", f"{base} ({means[base]:.3f})",
+                      _relation(verdict["check"]), peers, choice])
+    if short:
+        return table(lines, ["dataset", "LSTM MASE", "GRU MASE", "LSTM or GRU?",
+                             "the best baseline, and ours against it", "peers beaten"])
     return table(lines, ["dataset", "LSTMForecaster MASE", "GRUForecaster MASE", "LSTM / GRU train s",
                          "best model (MASE)", "best baseline (MASE)", "better of ours vs best baseline",
                          "peers it beats", "LSTM or GRU?"])
@@ -93,26 +99,10 @@ def verdict_line(name: str, verdict: dict) -> str:
     return f"{verdict['recommendation'].reason} {verdict['baseline']} {verdict['peers']}"
 
 
-def short_table(results: dict, verdicts: dict) -> str:
-    """One line per dataset with the answer only: both cells' MASE, the verdict, the baseline check."""
-    lines = []
-    for name, data in results.items():
-        rows, verdict = data["rows"], verdicts[name]
-        rec = verdict["recommendation"]
-        beaten = verdict["peers_beaten"]
-        lines.append([name, cell(st.values(rows, st.OURS[0], st.PRIMARY), "{:.3f}"),
-                      cell(st.values(rows, st.OURS[1], st.PRIMARY), "{:.3f}"),
-                      f"**{rec.choice.upper() if rec.choice != 'tie' else 'tie'}**",
-                      f"{verdict['best_baseline']}: {_relation(verdict['check'])}",
-                      f"{beaten[0]} of {beaten[1]}"])
-    return table(lines, ["dataset", "LSTM MASE", "GRU MASE", "LSTM or GRU?", "the best baseline, and ours against it",
-                         "peers beaten"])
-
-
 def summary_block(results: dict, verdicts: dict, short: bool = False) -> str:
     """The summary table and one verdict line per dataset; ``short``: the answer's table alone."""
     if short:
-        return "\n".join(["", short_table(results, verdicts), ""])
+        return "\n".join(["", summary_table(results, verdicts, short=True), ""])
     return "\n".join(["", summary_table(results, verdicts), "",
                       *[f"- **{n}**: {verdict_line(n, verdicts[n])}" for n in results], ""])
 
