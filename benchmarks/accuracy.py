@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import tempfile
 import time
@@ -185,8 +186,11 @@ def run(dataset: str, horizon: int, lookback: int, args) -> list[dict]:
     return rows
 
 
-def fit_and_score(make, split, lookback: int, horizon: int, args) -> dict:
-    """Train ``make(work_dir)`` on ``split`` (best validation epoch kept) and score it on the test part."""
+def fit_and_score(make, split, lookback: int, horizon: int, args, validation: bool = True) -> dict:
+    """Train ``make(work_dir)`` on ``split`` (best validation epoch kept) and score it on the test part.
+
+    ``validation``: also score the validation part (``val_mse``, ``val_mae``; NaN without).
+    """
     with tempfile.TemporaryDirectory() as work_dir:
         model = make(work_dir)
         began = time.perf_counter()
@@ -196,7 +200,7 @@ def fit_and_score(make, split, lookback: int, horizon: int, args) -> dict:
         epochs = model.trainer.current_epoch  # before predicting: Darts may replace the trainer
         mse, mae = score(model, split.test, lookback, horizon)
         # the same scores on the validation part: what a choice made on held-out data would see
-        val_mse, val_mae = score(model, split.val, lookback, horizon)
+        val_mse, val_mae = score(model, split.val, lookback, horizon) if validation else (math.nan, math.nan)
     return {"mse": mse, "mae": mae, "val_mse": val_mse, "val_mae": val_mae, "epochs": epochs, "train_s": seconds,
             "params": sum(p.numel() for p in model.model.parameters())}
 
