@@ -2,7 +2,7 @@
 
 The same forecaster with its defaults (``input_chunk_length``, ``output_chunk_length=96``,
 ``n_epochs=1``, ``random_state=0``) is timed with ``rnn_backend="fused"`` (our numba
-kernels, :mod:`rnn_forecast.recurrence`) and ``rnn_backend="torch"`` (``torch.nn``, that
+kernels, :mod:`rnn_forecast.nn.recurrence`) and ``rnn_backend="torch"`` (``torch.nn``, that
 is oneDNN's kernels on CPU), the two taking turns so that a drift of the machine hits
 both alike. Weather data, lookbacks 96, 336 and 720:
 
@@ -36,10 +36,9 @@ import pandas as pd
 warnings.filterwarnings("ignore")
 
 from benchmarks.default_speed import HORIZON, TRAINER, seconds_of  # noqa: E402
-from benchmarks.tables import markdown_table, section_files  # noqa: E402
+from benchmarks.tables import markdown_table, section  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
-from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
 
 BACKENDS = ("fused", "torch")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -126,16 +125,13 @@ def main(argv=None) -> None:
             print(summarize(pd.DataFrame(rows)).tail(3).to_string(index=False), flush=True)
     frame = pd.DataFrame(rows)
     summary = summarize(frame)
-    header = (f"{machine_summary()}; defaults, Weather, horizon 96, fit over {args.windows} windows, "
-              f"historical_forecasts over {args.rolling} windows, predict: median of 50 calls; "
-              f"{args.repeats} interleaved pairs each; seed 0; {time.perf_counter() - started:.0f} s in all")
-    path, command = section_files(args.out, "backend_ab", frame, args.quick)
-    with open(path, "w") as f:
-        f.write(f"# `rnn_backend`, fused against torch.nn: `{command}`\n\n{header}\n\n"
-                "torch.nn time / fused time per pair (above 1: the fused kernel is faster):\n\n"
-                + markdown_table(summary) + "\n")
     print("\n" + summary.to_string(index=False))
-    print(f"\n{header}\nwritten: {args.out / 'backend_ab.md'}")
+    details = (f"defaults, Weather, horizon 96, fit over {args.windows} windows, "
+               f"historical_forecasts over {args.rolling} windows, predict: median of 50 calls; "
+               f"{args.repeats} interleaved pairs each; seed 0; {time.perf_counter() - started:.0f} s in all")
+    with section(args.out, "backend_ab", args.quick, "`rnn_backend`, fused against torch.nn", details, frame) as f:
+        f.write("torch.nn time / fused time per pair (above 1: the fused kernel is faster):\n\n"
+                + markdown_table(summary) + "\n")
 
 
 if __name__ == "__main__":

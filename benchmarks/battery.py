@@ -18,7 +18,7 @@ data sets that ship inside ``statsmodels`` (a Darts dependency: ``co2``, ``elnin
 ``sunspots``, ``nile``, ``elec_equip``, ``macrodata``, ``interest_inflation``) and from
 matplotlib's sample data (the ``[dev]`` extra: monthly S&P 500); nothing is downloaded
 and nothing is written but the results. The *season rule* column says which season
-:func:`rnn_forecast.seasonality.infer_season` picks on each training part.
+:func:`rnn_forecast.adapter.seasonality.infer_season` picks on each training part.
 
 A case *passes* when the better of our two cells beats the best naive forecast
 (seasonal naive or naive) by MASE over the seeds (Welch's p < 0.05 against the
@@ -30,7 +30,7 @@ beyond noise, the level-stationary ones likewise, the cases where it is more tha
 worse than the best naive forecast, and the random walks tied.
 
 Commands (2 CPU cores; ``--cases`` picks a subset, ``--seeds`` the seeds, ``--fast`` the
-fast subset of short cases that ``tests/test_battery.py`` runs, ``--no-block-rnn`` leaves
+fast subset of short cases that ``tests/bench/test_battery.py`` runs, ``--no-block-rnn`` leaves
 Darts' ``BlockRNNModel`` out)::
 
     RNN_FORECAST_DATA=../shared/datasets python -m benchmarks battery
@@ -78,11 +78,11 @@ from darts.models import BlockRNNModel  # noqa: E402
 
 from benchmarks import quiet  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster, RNNForecaster  # noqa: E402
+from rnn_forecast.adapter.seasonality import infer_season  # noqa: E402
 from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines  # noqa: E402
 from rnn_forecast.evaluation.scoring import evaluate  # noqa: E402
 from rnn_forecast.evaluation.task import Setup, custom_task  # noqa: E402
 from rnn_forecast.evaluation.verdict import mean_std, versus_best_baseline  # noqa: E402
-from rnn_forecast.seasonality import infer_season  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: A random-walk case ties the naive forecast when its MASE is within this factor of it.
@@ -116,7 +116,7 @@ class Case:
     random_walk
         A series where the naive forecast is the honest best (a tie passes).
     fast
-        In the fast subset (``--fast``) that ``tests/test_battery.py`` runs.
+        In the fast subset (``--fast``) that ``tests/bench/test_battery.py`` runs.
     """
 
     name: str
@@ -361,7 +361,7 @@ CASES = [
          lambda d: _statsmodels("nile"), lookback=10, horizon=5, season=1, epochs=50, pattern="level"),
 ]
 CASES_BY_NAME = {c.name: c for c in CASES}
-#: The fast subset (``--fast``): short cases, cheap to train, that tests/test_battery.py runs with one seed.
+#: The fast subset (``--fast``): short cases, cheap to train, that tests/bench/test_battery.py runs with one seed.
 FAST = [c.name for c in CASES if c.fast]
 
 
@@ -423,7 +423,7 @@ def case_setup(case: Case, seeds) -> Setup:
 
 
 def season_rule(task, case: Case) -> int:
-    """The season :func:`rnn_forecast.seasonality.infer_season` picks on the training part
+    """The season :func:`rnn_forecast.adapter.seasonality.infer_season` picks on the training part
     (the rule the forecasters' baseline, the command line and ``compare_cells`` use)."""
     return infer_season(task.train[0], case.horizon, max_season=case.lookback)
 
@@ -438,7 +438,7 @@ def global_level_used(task, global_level) -> bool | None:
     if global_level != "auto":
         return bool(global_level)
     try:
-        from rnn_forecast.global_level import stationary_components
+        from rnn_forecast.nn.global_level import stationary_components
     except ImportError:
         return None
     return bool(stationary_components(task.train).any())
@@ -540,7 +540,7 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
              + "".join(f" Our forecasters also get `{k}={v}` (not their default)."
                        for k, v in rows.attrs.get("overrides", {}).items())
              + " *m* is the calendar's season (MASE and the seasonal naive forecast); *season rule*: the season "
-             "`rnn_forecast.seasonality.infer_season` picks on the training part (horizon H, at most L).",
+             "`rnn_forecast.adapter.seasonality.infer_season` picks on the training part (horizon H, at most L).",
              "",
              "| case | series | freq | length | L/H/m | season rule | epochs | seeds | LSTM (ours) | GRU (ours) | "
              "BlockRNN LSTM | BlockRNN GRU | Naive | Seasonal naive | level | ratio | outcome |",
@@ -572,7 +572,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=list(CASES_BY_NAME), default=list(CASES_BY_NAME))
     parser.add_argument("--fast", action="store_true",
-                        help=f"only the fast subset that tests/test_battery.py runs ({', '.join(FAST)})")
+                        help=f"only the fast subset that tests/bench/test_battery.py runs ({', '.join(FAST)})")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--no-block-rnn", action="store_true", help="leave Darts' BlockRNNModel out")
     parser.add_argument("--normalization", choices=["level_scale", "mean_scale", "level", "none"],

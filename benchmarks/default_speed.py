@@ -43,10 +43,9 @@ warnings.filterwarnings("ignore")
 import pytorch_lightning as pl  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
 
-from benchmarks.tables import markdown_table, section_files  # noqa: E402
+from benchmarks.tables import markdown_table, section  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
-from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
     logging.getLogger(name).setLevel(logging.ERROR)
@@ -159,23 +158,19 @@ def main(argv=None) -> None:
     frame = pd.DataFrame(rows)
     summary = ratios(frame)
 
-    header = (machine_summary() + "; "
-              f"{'quick' if args.quick else 'full'} run: fit over {windows} training windows x {repeats} "
-              f"repeats (median), {calls} predict calls (median), "
-              f"{'the first ' + str(forecasts) if forecasts else 'all'} rolling forecasts of the test part, seed 0; "
-              f"{time.perf_counter() - started:.0f} s in all")
-    path, command = section_files(args.out, "default_speed", frame, args.quick)
-    with open(path, "w") as f:
-        f.write(f"# Default against default: `{command}`\n\n{header}\n\n")
+    print("\n" + summary.to_string(index=False))
+    print("agreement:", agreement)
+    details = (f"{'quick' if args.quick else 'full'} run: fit over {windows} training windows x {repeats} "
+               f"repeats (median), {calls} predict calls (median), "
+               f"{'the first ' + str(forecasts) if forecasts else 'all'} rolling forecasts of the test part, "
+               f"seed 0; {time.perf_counter() - started:.0f} s in all")
+    with section(args.out, "default_speed", args.quick, "Default against default", details, frame) as f:
         f.write("Darts' time over ours (above 1: ours is faster):\n\n")
         f.write(markdown_table(summary) + "\n\n")
         f.write("Our trainer-free rolling forecasts against the same model through a Lightning "
                 "trainer, max |difference|: "
                 + ", ".join(f"L={lb} {name} {d:.1e}" for (lb, name), d in agreement.items()) + "\n\n")
         f.write("All measurements:\n\n" + markdown_table(frame) + "\n")
-    print("\n" + summary.to_string(index=False))
-    print("agreement:", agreement)
-    print(f"\n{header}\nwritten: {args.out / 'default_speed.csv'}, {args.out / 'default_speed.md'}")
 
 
 if __name__ == "__main__":

@@ -37,10 +37,10 @@ warnings.filterwarnings("ignore")
 from benchmarks import battery, quiet  # noqa: E402
 from benchmarks.levers import variant_options  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
-from rnn_forecast.early_stopping import BestEpoch  # noqa: E402
 from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines, trainer_kwargs  # noqa: E402
 from rnn_forecast.evaluation.scoring import evaluate  # noqa: E402
 from rnn_forecast.evaluation.task import custom_task  # noqa: E402
+from rnn_forecast.nn.early_stopping import BestEpoch  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CELLS = {"lstm": LSTMForecaster, "gru": GRUForecaster}

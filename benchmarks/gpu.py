@@ -34,7 +34,7 @@ what it measured: ``gpu.csv`` (every row), ``gpu.md`` (the report) and ``gpu_env
 
 ``--smoke`` runs every part with tiny sizes (on CPU where there is no CUDA: the CUDA
 comparisons then become CPU against CPU, ``16-mixed`` runs as Lightning's CPU fallback
-``bf16-mixed``, and the rows say so) in under a minute; ``tests/test_gpu.py`` runs it.
+``bf16-mixed``, and the rows say so) in under a minute; ``tests/nn/test_gpu.py`` runs it.
 ``--parts`` runs a subset (e.g. ``--parts accuracy`` to give the accuracy rows the
 whole budget). docs/gpu.md says how to run it, on one's own GPU and on a lent device.
 """

@@ -1,6 +1,6 @@
 """Gradient norms in normal training, against the default ``gradient_clip_val``.
 
-Trains the configuration of ``tests/test_accuracy_smoke.py`` (the last 40 days of Jena
+Trains the configuration of ``tests/bench/test_accuracy_smoke.py`` (the last 40 days of Jena
 air temperature, scaled, LSTM and GRU) and the conformance suite's synthetic series,
 records the global L2 norm of the gradients before every optimizer step (before
 clipping), and reports its percentiles and how often it exceeds
@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     from darts.metrics import mae
 
     from rnn_forecast import GRUForecaster, LSTMForecaster
-    from rnn_forecast.callbacks import DEFAULT_GRADIENT_CLIP_VAL
     from rnn_forecast.datasets import load_weather
-    from rnn_forecast.testing import ICL, OCL, QUIET_TRAINER, make_series
+    from rnn_forecast.nn.callbacks import DEFAULT_GRADIENT_CLIP_VAL
+    from rnn_forecast.tools.testing import ICL, OCL, QUIET_TRAINER, make_series
 
     day, horizon = 144, 36
     series = load_weather(columns=["T (degC)"]).target[-40 * day:]

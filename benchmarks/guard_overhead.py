@@ -22,11 +22,10 @@ warnings.filterwarnings("ignore")
 import torch  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
 
-from benchmarks.tables import section_files  # noqa: E402
+from benchmarks.tables import section  # noqa: E402
 from rnn_forecast import POINTWISE, LSTMForecaster  # noqa: E402
-from rnn_forecast.callbacks import LossExplosionGuard, NonFiniteLossGuard  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
-from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
+from rnn_forecast.nn.callbacks import LossExplosionGuard, NonFiniteLossGuard  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
     logging.getLogger(name).setLevel(logging.ERROR)
@@ -69,12 +68,10 @@ def main(argv=None) -> None:
         median = statistics.median(runs)
         lines.append(f"{name}: median {median:.3f} s ({windows / median:.0f} windows/s, "
                      f"{darts / median:.2f}x Darts); runs {[round(r, 2) for r in runs]}")
-    header = f"{machine_summary()}; one epoch over {windows} windows, {repeats} interleaved repeats; seed 0"
-    path, command = section_files(args.out, "guard_overhead", None, args.quick)
-    with open(path, "w") as f:
-        f.write(f"# What the training guards cost: `{command}`\n\n{header}\n\n"
-                + "".join(f"- {line}\n" for line in lines))
-    print("\n".join(lines) + f"\n\n{header}\nwritten: {args.out / 'guard_overhead.md'}")
+    print("\n".join(lines))
+    details = f"one epoch over {windows} windows, {repeats} interleaved repeats; seed 0"
+    with section(args.out, "guard_overhead", args.quick, "What the training guards cost", details) as f:
+        f.write("".join(f"- {line}\n" for line in lines))
 
 
 if __name__ == "__main__":

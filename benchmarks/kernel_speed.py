@@ -35,10 +35,10 @@ warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel  # noqa: E402
 
-from benchmarks.tables import markdown_table, section_files  # noqa: E402
+from benchmarks.tables import markdown_table, section  # noqa: E402
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
-from rnn_forecast.evaluation.costs import machine_summary, measure  # noqa: E402
+from rnn_forecast.evaluation.costs import measure  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
     logging.getLogger(name).setLevel(logging.ERROR)
@@ -188,20 +188,16 @@ def main(argv=None) -> None:
 
     frame = pd.DataFrame(rows)
     summary = ratios(rows)
-    header = (machine_summary() + "; "
-              f"{'quick' if args.quick else 'full'} run: {windows} training windows x {repeats} repeats, "
-              f"{calls} predict calls, {len(test) - LOOKBACK - HORIZON + 1} rolling forecasts; seed 0")
-    path, command = section_files(args.out, "kernel_speed", frame, args.quick)
-    with open(path, "w") as f:
-        f.write(f"# Kernels: `{command}`\n\n{header}\n\n")
+    print(frame.to_string(index=False))
+    print("\n" + "\n".join(summary))
+    print("trainer-free vs Lightning rolling forecasts, max |difference|:", differences)
+    details = (f"{'quick' if args.quick else 'full'} run: {windows} training windows x {repeats} repeats, "
+               f"{calls} predict calls, {len(test) - LOOKBACK - HORIZON + 1} rolling forecasts; seed 0")
+    with section(args.out, "kernel_speed", args.quick, "Kernels", details, frame) as f:
         f.write(markdown_table(frame) + "\n\n")
         f.write("\n".join(f"- {line}" for line in summary) + "\n")
         f.write("- trainer-free rolling forecasts vs Lightning's, max |difference|: "
                 + ", ".join(f"{cell} {d:.1e}" for cell, d in differences.items()) + "\n")
-    print(frame.to_string(index=False))
-    print("\n" + "\n".join(summary))
-    print("trainer-free vs Lightning rolling forecasts, max |difference|:", differences)
-    print(f"\n{header}\nwritten: {args.out / 'kernel_speed.csv'}, {args.out / 'kernel_speed.md'}")
 
 
 if __name__ == "__main__":

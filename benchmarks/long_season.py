@@ -39,7 +39,7 @@ from scipy import stats  # noqa: E402
 from benchmarks import quiet  # noqa: E402
 from rnn_forecast import RNNForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather  # noqa: E402
-from rnn_forecast.testing import QUIET_TRAINER  # noqa: E402
+from rnn_forecast.tools.testing import QUIET_TRAINER  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 HORIZON, SEASON = 720, 24

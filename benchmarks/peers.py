@@ -36,9 +36,15 @@ from collections.abc import Sequence
 import torch
 from darts.models import BlockRNNModel, DLinearModel, RNNModel
 
-from rnn_forecast import GRUForecaster, LSTMForecaster
+from rnn_forecast import GRUForecaster, LSTMForecaster, RNNForecaster
 from rnn_forecast.evaluation.contenders import Contender, DartsTorchContender, baselines, budget_kwargs, ours
 from rnn_forecast.evaluation.task import Setup
+from rnn_forecast.nn.cells import get_cell
+
+#: The built-in cells' own classes; any other registered cell runs as ``RNNForecaster(cell=...)``.
+NAMED = {"lstm": LSTMForecaster, "gru": GRUForecaster}
+#: The cells Darts' ``BlockRNNModel`` and ``RNNModel`` implement.
+DARTS_CELLS = ("lstm", "gru", "rnn")
 
 
 def _peer(setup: Setup, seed: int, trainer: dict) -> dict:
@@ -68,13 +74,23 @@ def _dlinear(setup: Setup, seed: int, trainer: dict):
                         **_peer(setup, seed, trainer))
 
 
-def zoo(setup: Setup, extra: Sequence[Contender] = ()) -> list[Contender]:
+def ours_for(cell: str) -> Contender:
+    """Our forecaster of one registered cell, named ``<display>Forecaster`` (``LSTMForecaster``)."""
+    build = ours(NAMED[cell]) if cell in NAMED else ours(RNNForecaster, cell=cell)
+    return DartsTorchContender(f"{get_cell(cell).display}Forecaster", "ours", cell, build=build,
+                               past=True, future=True)
+
+
+def zoo(setup: Setup, extra: Sequence[Contender] = (), cells: Sequence[str] = ("lstm", "gru")) -> list[Contender]:
     """Every contender for one dataset: ours, the Darts peers, ``extra``, the baselines.
 
     Parameters
     ----------
     setup
         The dataset's protocol and budget.
+    cells
+        The registered cells of ours (:mod:`rnn_forecast.nn.cells`), and of Darts'
+        recurrent peers where Darts has the cell.
     extra
         Further peers, listed after the Darts ones (e.g.
         :func:`benchmarks.neuralforecast_peers.peers`).
@@ -83,11 +99,8 @@ def zoo(setup: Setup, extra: Sequence[Contender] = ()) -> list[Contender]:
     -------
     list of Contender
     """
-    models: list[Contender] = [
-        DartsTorchContender("LSTMForecaster", "ours", "lstm", build=ours(LSTMForecaster), past=True, future=True),
-        DartsTorchContender("GRUForecaster", "ours", "gru", build=ours(GRUForecaster), past=True, future=True),
-    ]
-    for cell in ("lstm", "gru"):
+    models: list[Contender] = [ours_for(cell) for cell in cells]
+    for cell in (c for c in cells if c in DARTS_CELLS):
         models.append(DartsTorchContender(f"Darts BlockRNNModel-{cell.upper()}", "peer", cell,
                                           build=_block_rnn(cell), past=True, future=True))
         models.append(DartsTorchContender(f"Darts RNNModel-{cell.upper()}", "peer", cell,

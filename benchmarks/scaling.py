@@ -38,10 +38,10 @@ warnings.filterwarnings("ignore")
 from darts import TimeSeries  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
 
-from benchmarks.tables import markdown_table, section_files  # noqa: E402
+from benchmarks.tables import markdown_table, section  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_stocks, load_weather  # noqa: E402
-from rnn_forecast.evaluation.costs import machine_summary, measure  # noqa: E402
+from rnn_forecast.evaluation.costs import measure  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
     logging.getLogger(name).setLevel(logging.ERROR)
@@ -155,20 +155,15 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     frame = pd.DataFrame(sweeps(args.data_dir, args.quick))
     table = slopes(frame)
-    header = (machine_summary() + "; "
-              f"seed 0, one epoch, batch "
-              f"{BATCH}, horizon {HORIZON}; {time.perf_counter() - started:.0f} s in all")
-    path, command = section_files(args.out, "scaling", frame, args.quick)
+    print(table.to_string(index=False))
     args.plots.mkdir(parents=True, exist_ok=True)
     plot(frame, args.plots / "scaling.png")
-    with open(path, "w") as f:
-        f.write(f"# How cost grows: `{command}`\n\n{header}\n\n")
+    details = f"seed 0, one epoch, batch {BATCH}, horizon {HORIZON}; {time.perf_counter() - started:.0f} s in all"
+    with section(args.out, "scaling", args.quick, "How cost grows", details, frame) as f:
         f.write("Slopes of log(cost) against log(size), least squares (1 = linear):\n\n")
         f.write(markdown_table(table) + "\n\n"
                 f"![scaling]({os.path.relpath(args.plots / 'scaling.png', args.out)})\n\n")
         f.write("All measurements:\n\n" + markdown_table(frame) + "\n")
-    print(table.to_string(index=False))
-    print(f"\n{header}\nwritten: {args.out / 'scaling.md'}")
 
 
 if __name__ == "__main__":

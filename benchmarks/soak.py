@@ -38,7 +38,7 @@ from rnn_forecast.evaluation.costs import rss_mib
 def cycle(i: int, series, kept: list | None = None) -> float:
     """Fit a fresh small forecaster and predict; returns the forecast's mean (to use it)."""
     from rnn_forecast import GRUForecaster, LSTMForecaster
-    from rnn_forecast.testing import QUIET_TRAINER
+    from rnn_forecast.tools.testing import QUIET_TRAINER
 
     cls = LSTMForecaster if i % 2 == 0 else GRUForecaster
     model = cls(input_chunk_length=24, output_chunk_length=6, hidden_dim=16, n_epochs=1,
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     for name in ("pytorch_lightning", "lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    from rnn_forecast.testing import make_series
+    from rnn_forecast.tools.testing import make_series
 
     series = make_series(length=args.length, n_components=1)
     kept = [] if args.keep_models else None

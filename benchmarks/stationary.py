@@ -1,7 +1,7 @@
 """Where window normalization costs accuracy: a constant level plus noise, short lookback.
 
 Darts' own probabilistic accuracy test (``test_probabilistic_models.py``, run against our
-forecasters by ``tests/darts_suite/run.py``) fits a 0.5 + N(0, 0.1²) series of 100 steps
+forecasters by ``tests/adapter/darts_suite/run.py``) fits a 0.5 + N(0, 0.1²) series of 100 steps
 with ``input_chunk_length=10``, ``output_chunk_length=5``, 20 epochs and a Gaussian
 likelihood, forecasts 50 steps (autoregressively beyond 5) with 100 samples, and asks for
 a median within MAE 0.03 of the noiseless 0.5. This script repeats that over noise

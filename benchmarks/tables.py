@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import pandas as pd
+
+from rnn_forecast.evaluation.costs import machine_summary
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
@@ -21,13 +26,25 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def section_files(out: Path, name: str, frame: pd.DataFrame | None, quick: bool) -> tuple[Path, str]:
-    """Where a speed section (``python -m benchmarks speed``) writes, and the command it records.
+@contextmanager
+def section(out: Path, name: str, quick: bool, title: str, details: str,
+            frame: pd.DataFrame | None = None) -> Iterator[TextIO]:
+    """Write one speed section (``python -m benchmarks speed``): ``out/<name>.md`` and ``.csv``.
 
-    Creates ``out``, writes ``frame`` (when given) to ``out/<name>.csv`` and returns the
-    path of ``out/<name>.md`` with the command that reproduces it.
+    Creates ``out``, writes ``frame`` (when given) to ``out/<name>.csv``, and opens
+    ``out/<name>.md`` with its title line (``title`` and the command that reproduces the
+    file) and its header (the machine, then ``details``: sizes, repeats, seeds, time);
+    the caller writes the body into the file yielded. At the end the header and the
+    files written are printed.
     """
     out.mkdir(parents=True, exist_ok=True)
+    written = [out / f"{name}.md"]
     if frame is not None:
         frame.to_csv(out / f"{name}.csv", index=False, float_format="%.5g")
-    return out / f"{name}.md", f"python -m benchmarks {name}" + (" --quick" if quick else "")
+        written.append(out / f"{name}.csv")
+    command = f"python -m benchmarks {name}" + (" --quick" if quick else "")
+    header = f"{machine_summary()}; {details}"
+    with open(written[0], "w") as f:
+        f.write(f"# {title}: `{command}`\n\n{header}\n\n")
+        yield f
+    print(f"\n{header}\nwritten: {', '.join(map(str, written))}")

@@ -38,10 +38,9 @@ warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel, DLinearModel  # noqa: E402
 
-from benchmarks.tables import markdown_table, section_files  # noqa: E402
+from benchmarks.tables import markdown_table, section  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_etth1, load_weather, ltsf_split  # noqa: E402
-from rnn_forecast.evaluation.costs import machine_summary  # noqa: E402
 
 for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
     logging.getLogger(name).setLevel(logging.ERROR)
@@ -212,15 +211,12 @@ def main(argv=None) -> None:
     frame = pd.concat(frames, ignore_index=True)
     table = pd.DataFrame(summary)
 
-    header = (machine_summary() + "; "
-              f"seed {args.seed}; "
-              f"budgets {', '.join(f'{d} {DATASETS[d][0] * args.budget_scale:.0f} s' for d in args.datasets)}; "
-              f"weights copied every {args.every:g} s and at each epoch's end; "
-              f"{'every' if args.test_stride == 1 else f'every {args.test_stride}th'} test window scored; "
-              f"{time.perf_counter() - started:.0f} s in all")
-    path, command = section_files(args.out, "time_to_accuracy", frame, args.quick)
-    with open(path, "w") as f:
-        f.write(f"# Time to accuracy: `{command}`\n\n" + header + "\n\n")
+    print(table.to_string(index=False))
+    budgets = ", ".join(f"{d} {DATASETS[d][0] * args.budget_scale:.0f} s" for d in args.datasets)
+    details = (f"seed {args.seed}; budgets {budgets}; weights copied every {args.every:g} s and at each epoch's end; "
+               f"{'every' if args.test_stride == 1 else f'every {args.test_stride}th'} test window scored; "
+               f"{time.perf_counter() - started:.0f} s in all")
+    with section(args.out, "time_to_accuracy", args.quick, "Time to accuracy", details, frame) as f:
         f.write(markdown_table(table) + "\n\n")
         for dataset in args.datasets:
             plot_file = os.path.relpath(args.plots / f"time_to_accuracy_{dataset}.png", args.out)
@@ -233,8 +229,6 @@ def main(argv=None) -> None:
         })
         reached.columns = [f"{d} {s}" for d, s in reached.columns]
         f.write(markdown_table(reached.reset_index()) + "\n")
-    print(table.to_string(index=False))
-    print(f"\n{header}\nwritten: {args.out / 'time_to_accuracy.md'}")
 
 
 if __name__ == "__main__":

@@ -4,19 +4,22 @@ Names are imported on first use (PEP 562), so that ``import rnn_forecast`` and t
 command line's ``--help`` do not pay for importing torch, Lightning and Darts.
 """
 
+from rnn_forecast import _moved
 from rnn_forecast._lazy import lazy_attributes
 from rnn_forecast._version import __version__
 
+_moved.install()  # the module paths of 0.3 and earlier (rnn_forecast.forecaster, ...)
+
 _LAZY = {
-    "RNNForecaster": "rnn_forecast.forecaster",
-    "LSTMForecaster": "rnn_forecast.forecaster",
-    "GRUForecaster": "rnn_forecast.forecaster",
-    "RecurrentForecastModule": "rnn_forecast.module",
-    "POINTWISE": "rnn_forecast.module",
-    "Budget": "rnn_forecast.budget",
-    "CellComparison": "rnn_forecast.compare",
-    "compare_cells": "rnn_forecast.compare",
-    "AutoRNNForecaster": "rnn_forecast.tune",  # needs the optional Optuna
+    "RNNForecaster": "rnn_forecast.adapter.forecaster",
+    "LSTMForecaster": "rnn_forecast.adapter.forecaster",
+    "GRUForecaster": "rnn_forecast.adapter.forecaster",
+    "RecurrentForecastModule": "rnn_forecast.nn.module",
+    "POINTWISE": "rnn_forecast.nn.module",
+    "Budget": "rnn_forecast.tools.budget",
+    "CellComparison": "rnn_forecast.tools.compare",
+    "compare_cells": "rnn_forecast.tools.compare",
+    "AutoRNNForecaster": "rnn_forecast.tools.tune",  # needs the optional Optuna
 }
 
 

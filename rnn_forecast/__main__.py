@@ -1,5 +1,5 @@
 import sys
 
-from rnn_forecast.cli import main
+from rnn_forecast.tools.cli import main
 
 sys.exit(main())

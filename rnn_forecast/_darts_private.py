@@ -1,7 +1,7 @@
 """Every private Darts name rnn_forecast depends on, in one place.
 
 Darts may rename, move or re-sign a name that starts with an underscore in any
-release, without a deprecation. rnn_forecast (tested against Darts 0.48.1) uses 30 of
+release, without a deprecation. rnn_forecast (tested against Darts 0.48.1) uses 31 of
 them, listed in :data:`ENTRIES` below, grouped by where they live, each with why:
 
 - 7 private functions and classes of Darts modules (8 entries: the checkpoint IO class
@@ -9,8 +9,8 @@ them, listed in :data:`ENTRIES` below, grouped by where they live, each with why
   here (``from rnn_forecast._darts_private import _get_checkpoint_folder``), never
   from Darts directly;
 - 8 private hooks of ``TorchForecastingModel`` that ``RNNForecaster`` overrides (each
-  marked ``@override`` in ``rnn_forecast/forecaster.py``);
-- 8 private methods and 2 private instance attributes of ``TorchForecastingModel``
+  marked ``@override`` in ``rnn_forecast/adapter/forecaster.py``);
+- 8 private methods and 3 private instance attributes of ``TorchForecastingModel``
   that the forecaster calls or sets;
 - 2 private methods of ``PLForecastingModule`` (one of them overridden by
   ``RecurrentForecastModule``) and 2 of Darts' torch datasets.
@@ -19,7 +19,7 @@ One more entry is not an underscore name but as much an implementation detail:
 ``TorchForecastingModel.predict.__wrapped__`` (the undecorated ``predict`` under
 Darts' ``@random_method``).
 
-``tests/test_darts_private.py`` runs :func:`problem` on every entry against the
+``tests/adapter/test_darts_private.py`` runs :func:`problem` on every entry against the
 installed Darts, so an upgrade that moves a name fails there, naming it, rather than
 deep inside a ``fit``. When one fails: find what replaced it in the new Darts' source,
 change the code that uses it (grep rnn_forecast/ for the name) and its entry here, or
@@ -158,6 +158,9 @@ ENTRIES: tuple[PrivateName, ...] = (
     # -- TorchForecastingModel: instance attributes ---------------------------------------
     _hook("_model_params", "the recorded constructor arguments, rewritten for 0.1 files and by "
           "load(pl_trainer_kwargs=...)", read_in="TorchForecastingModel.model_params"),
+    _hook("_module_path", "where load finds the Lightning module class: a file saved before 0.4 "
+          "names its old module (rnn_forecast.module), which load imports and renames",
+          read_in="TorchForecastingModel._load_from_checkpoint"),
     _hook("_considers_static_covariates", "set from use_static_covariates, as Darts' own models do",
           read_in="TorchForecastingModel.considers_static_covariates"),
     # -- darts.models.forecasting.pl_forecasting_module -------------------------------------

@@ -1,7 +1,7 @@
 """Small forecasters for the reliability tests (bad input, faults, resume, persistence)."""
 
 from rnn_forecast import GRUForecaster
-from rnn_forecast.testing import ICL, OCL, QUIET_TRAINER, make_series
+from rnn_forecast.tools.testing import ICL, OCL, QUIET_TRAINER, make_series
 
 
 def build(cls=GRUForecaster, **kwargs):

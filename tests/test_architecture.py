@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnn_forecast import POINTWISE, RecurrentForecastModule, RNNForecaster
-from rnn_forecast.cells import cell_names
-from rnn_forecast.global_level import stationary_components
-from rnn_forecast.module import resolve_segment_length
-from rnn_forecast.testing import QUIET_TRAINER
+from rnn_forecast.nn.cells import cell_names
+from rnn_forecast.nn.global_level import stationary_components
+from rnn_forecast.nn.module import resolve_segment_length
+from rnn_forecast.tools.testing import QUIET_TRAINER
 
 L, T, C = 12, 5, 3
 OPTIONS = list(itertools.product(
@@ -26,7 +26,7 @@ OPTIONS = list(itertools.product(
 def module(cell="gru", segment_length=None, decoder="mlp", channel_independence=False,
            normalization=None, past_covariates=2, future_dim=1, static=(C, 2), season=None, **kwargs):
     """A small module; ``season=None`` by default: a randomly initialised output layer, so the
-    invariances below are not those of the zero-initialised baseline (tests/test_equivariance.py)."""
+    invariances below are not those of the zero-initialised baseline (tests/adapter/test_equivariance.py)."""
     return RecurrentForecastModule(season=season,
         cell=cell, past_dim=C + past_covariates + future_dim, target_dim=C, future_dim=future_dim,
         static_dim=static[0] * static[1] if static else 0,
@@ -164,7 +164,7 @@ def test_level_scale_maps_every_quantile():
 
 
 def test_mean_scale_takes_the_window_mean_as_its_level():
-    from rnn_forecast.module import window_statistics
+    from rnn_forecast.nn.module import window_statistics
 
     x = torch.tensor([[[1.0], [2.0], [6.0]]])  # (B=1, L=3, C=1)
     level, scale = window_statistics(x, "mean_scale")

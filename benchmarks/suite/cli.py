@@ -23,7 +23,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from rnn_forecast.dataset_registry import NAMES
+from rnn_forecast.datasets.registry import NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=int, nargs="+", default=None,
                         help="override the seeds of the protocol (at least 3 for noise estimates)")
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument("--cells", nargs=2, default=["lstm", "gru"], metavar=("A", "B"),
+                        help="the two registered cells of ours to compare (default: lstm gru)")
     parser.add_argument("--no-neuralforecast", action="store_true",
                         help="leave NeuralForecast's models out even when installed")
     parser.add_argument("--out", type=Path, default=None,
@@ -80,7 +82,7 @@ def run_suite(args: argparse.Namespace, out: str | Path, command: str) -> None:
         if args.seeds:
             setup = replace(setup, seeds=tuple(args.seeds))
         run_dataset(setup, out, data_dir=args.data_dir, device=args.device, threads=args.threads,
-                    neuralforecast=not args.no_neuralforecast, command=command)
+                    neuralforecast=not args.no_neuralforecast, command=command, cells=args.cells)
 
 
 def main(argv: list[str] | None = None) -> int:

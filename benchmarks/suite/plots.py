@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.suite.setups import build_task
-from benchmarks.suite.statistics import OURS, PRIMARY
+from benchmarks.suite.statistics import PRIMARY, our_models
 from rnn_forecast.evaluation.contenders import baselines
 from rnn_forecast.evaluation.task import Setup
 
@@ -52,7 +52,7 @@ def dataset_plots(name: str, data: dict, out_dir: Path, verdict: dict, data_dir=
     rows, paths = data["rows"], []
     means = rows.groupby("model")[PRIMARY].mean()
     peers = rows[rows["family"] == "peer"].groupby("model")[PRIMARY].mean()
-    shown = ["actual", *OURS, peers.idxmin(), verdict["best_baseline"]]
+    shown = ["actual", *our_models(rows), peers.idxmin(), verdict["best_baseline"]]
     frame = data["forecasts"].assign(
         **_from_dataset(data["meta"], data["forecasts"].index, verdict["best_baseline"], data_dir))
     fig, ax = plt.subplots(figsize=(9, 3.2))
@@ -90,14 +90,15 @@ def accuracy_vs_time(results: dict, out_dir: Path) -> str:
     from matplotlib.ticker import FormatStrFormatter
 
     trained = sorted({m for d in results.values() for m in d["rows"].loc[d["rows"]["family"] != "baseline", "model"]})
+    mine = {m for d in results.values() for m in our_models(d["rows"])}
     colors = dict(zip(trained, plt.get_cmap("tab10").colors))  # same colour per model in every panel
     fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.8), squeeze=False)
     for ax, (name, data) in zip(axes[0], results.items()):
         rows = data["rows"]
         for model, group in rows[rows["family"] != "baseline"].groupby("model"):
             x, y = group["train_s"], group[PRIMARY]
-            ax.errorbar(x.mean(), y.mean(), xerr=x.std(), yerr=y.std(), fmt="*" if model in OURS else "o",
-                        ms=10 if model in OURS else 5, color=colors[model], label=model)
+            ax.errorbar(x.mean(), y.mean(), xerr=x.std(), yerr=y.std(), fmt="*" if model in mine else "o",
+                        ms=10 if model in mine else 5, color=colors[model], label=model)
         for model, group in rows[rows["family"] == "baseline"].groupby("model"):
             level = group[PRIMARY].mean()
             ax.axhline(level, ls="--", lw=0.7, color="grey")
@@ -109,7 +110,7 @@ def accuracy_vs_time(results: dict, out_dir: Path) -> str:
         ax.set_xlabel("train time, s (log scale)", fontsize=8)
         ax.set_ylabel("MASE (mean ± std over seeds)", fontsize=8)
         ax.set_title(name)
-    handles = [plt.Line2D([], [], marker="*" if m in OURS else "o", ls="", color=colors[m]) for m in trained]
+    handles = [plt.Line2D([], [], marker="*" if m in mine else "o", ls="", color=colors[m]) for m in trained]
     fig.legend(handles, trained, fontsize=7, loc="lower center", ncol=5)
     fig.tight_layout(rect=(0, 0.13, 0.97, 1))
     return save(fig, out_dir / "accuracy_vs_time.png")

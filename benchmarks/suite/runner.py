@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from benchmarks import quiet
 from benchmarks.neuralforecast_peers import peers as neuralforecast_peers
 from benchmarks.peers import zoo
 from benchmarks.suite.setups import build_task, setup_for
-from rnn_forecast.dataset_registry import get
+from rnn_forecast.datasets.registry import get
 from rnn_forecast.evaluation.costs import environment
 from rnn_forecast.evaluation.scoring import evaluate
 from rnn_forecast.evaluation.task import Setup
@@ -43,6 +44,7 @@ def run_dataset(
     neuralforecast: bool = True,
     command: str | None = None,
     log=print,
+    cells: Sequence[str] = ("lstm", "gru"),
 ) -> pd.DataFrame:
     """Benchmark every contender on one dataset; write the CSVs and the JSON record.
 
@@ -66,6 +68,8 @@ def run_dataset(
         The command line, recorded in the JSON.
     log
         Progress printer.
+    cells
+        The two registered cells of ours to compare (:func:`benchmarks.peers.zoo`).
 
     Returns
     -------
@@ -79,7 +83,7 @@ def run_dataset(
     began = time.perf_counter()
     task = build_task(setup, data_dir)
     peers, nf_status = neuralforecast_peers(neuralforecast)
-    contenders = zoo(setup, extra=peers)
+    contenders = zoo(setup, extra=peers, cells=cells)
     log(f"[{setup.dataset}] {task.n_train_windows} training windows, {task.n_windows} test windows "
         f"per series, {len(task.series)} series; {nf_status}")
     result = evaluate(task, contenders, device, log=log)

@@ -32,7 +32,7 @@ from darts.dataprocessing.transformers import Scaler
 from sklearn.preprocessing import StandardScaler
 
 from rnn_forecast import datasets
-from rnn_forecast.dataset_registry import NAMES, get
+from rnn_forecast.datasets.registry import NAMES, get
 from rnn_forecast.evaluation.task import Setup, Task, count_windows, single_series_task
 
 #: The benchmark's datasets: every registered one, in registry order.

@@ -16,7 +16,6 @@ from scipy import stats
 from benchmarks.suite.setups import DATASETS
 from rnn_forecast.evaluation.verdict import ALPHA, SPEED_MARGIN, recommend, relation, versus_best_baseline, welch
 
-OURS = ("LSTMForecaster", "GRUForecaster")
 PRIMARY = "mase"
 
 
@@ -53,27 +52,43 @@ def values(rows: pd.DataFrame, model: str, column: str) -> list[float]:
     return found
 
 
+def our_models(rows: pd.DataFrame) -> list[str]:
+    """Our models in the rows (family ``"ours"``), in the order they ran: one per cell compared."""
+    return list(rows.loc[rows["family"] == "ours", "model"].unique())
+
+
+def label(model: str) -> str:
+    """A cell's name in prose: ``"LSTMForecaster"`` -> ``"LSTM"``."""
+    return model.removesuffix("Forecaster")
+
+
 def dataset_verdict(rows: pd.DataFrame) -> dict:
     """The LSTM-or-GRU recommendation and the baseline check for one dataset.
 
     Returns
     -------
     dict
+        ``cells`` (the two cells compared, in prose: ``("LSTM", "GRU")`` by default),
         ``recommendation`` (:class:`~rnn_forecast.evaluation.verdict.Recommendation` of
-        LSTMForecaster vs GRUForecaster on MASE and training time), ``baseline``
+        the first against the second on MASE and training time), ``baseline``
         (sentence comparing the better of the two with the best baseline),
         ``best_baseline`` (name), ``check`` (the
         :class:`~rnn_forecast.evaluation.verdict.BaselineCheck`), ``peers`` (sentence)
         and ``peers_beaten`` (``(beaten beyond noise, peers)``).
     """
-    rec = recommend(("LSTM", "GRU"), (values(rows, OURS[0], PRIMARY), values(rows, OURS[1], PRIMARY)),
-                    (values(rows, OURS[0], "train_s"), values(rows, OURS[1], "train_s")),
+    models = our_models(rows)
+    if len(models) != 2:
+        raise ValueError(f"the suite compares two cells; these rows hold {len(models)} of ours: {models}")
+    a, b = models
+    rec = recommend((label(a), label(b)), (values(rows, a, PRIMARY), values(rows, b, PRIMARY)),
+                    (values(rows, a, "train_s"), values(rows, b, "train_s")),
                     metric="MASE", cost_name="train time")
     scores = {m: values(rows, m, PRIMARY) for m in rows["model"].unique()}
     families = rows.groupby("model")["family"].first()
-    check = versus_best_baseline(scores, OURS, [m for m in scores if families[m] == "baseline"])
+    check = versus_best_baseline(scores, models, [m for m in scores if families[m] == "baseline"])
     peers, beaten = versus_peers(scores, check.model, [m for m in scores if families[m] == "peer"])
-    return {"recommendation": rec, "baseline": check.sentence(), "best_baseline": check.baseline,
+    return {"cells": (label(a), label(b)), "models": (a, b), "recommendation": rec,
+            "baseline": check.sentence(), "best_baseline": check.baseline,
             "check": check, "peers": peers, "peers_beaten": beaten}
 
 
@@ -126,7 +141,7 @@ def direction_tests(rows: pd.DataFrame) -> dict:
     up = float(rows["always_up_acc"].iloc[0])
     naive = float(rows.loc[rows["model"] == "Naive", PRIMARY].mean())
     models = {}
-    for model in OURS:
+    for model in our_models(rows):
         acc = float(np.mean(values(rows, model, "dir_acc")))
         k = int(round(acc * n))
         models[model] = (acc, stats.binomtest(k, n, 0.5).pvalue, stats.binomtest(k, n, up).pvalue)
@@ -152,19 +167,20 @@ def full_mode_hours(data: dict) -> float:
 
 
 def train_time_verdict(verdict: dict) -> tuple[float, float, str]:
-    """LSTM/GRU train-time ratio, its p-value and what it says about "GRU trains faster"."""
-    cost = verdict["recommendation"].cost
+    """First/second cell train-time ratio (LSTM/GRU), its p-value and what it says about
+    "the second (GRU) trains faster"."""
+    cost, second = verdict["recommendation"].cost, verdict["cells"][1]
     speedup = cost.mean_a / cost.mean_b
     if cost.within_noise:
         said = "training times within noise"
     elif max(speedup, 1 / speedup) < SPEED_MARGIN:
         said = f"training times within {SPEED_MARGIN - 1:.0%} of each other"
     elif speedup > 1:
-        said = f"GRU trains {100 * (speedup - 1):.0f}% faster"
+        said = f"{second} trains {100 * (speedup - 1):.0f}% faster"
     else:
-        said = f"GRU trains {100 * (1 / speedup - 1):.0f}% *slower*"
+        said = f"{second} trains {100 * (1 / speedup - 1):.0f}% *slower*"
     return speedup, cost.p_value, said
 
 
-__all__ = ["ALPHA", "OURS", "PRIMARY", "dataset_verdict", "direction_tests", "full_mode_hours",
-           "load_results", "ranking", "train_time_verdict", "values", "versus_peers"]
+__all__ = ["ALPHA", "PRIMARY", "dataset_verdict", "direction_tests", "full_mode_hours", "label",
+           "load_results", "our_models", "ranking", "train_time_verdict", "values", "versus_peers"]

@@ -43,13 +43,18 @@ from ._errors import (
     SchemaError,
     UnknownNameError,
 )
-from ._files import DATA_ENV_VAR, FILES, DatasetFile, Source, cache_dir
-from .user_csv import load_csv
 
-# Darts and scikit-learn load with the first of these names used, so that the errors,
-# the file locations and ``load_csv``'s checks (``rnn-forecast forecast --csv``) do not
-# wait for them: a bad CSV file is refused before Darts or torch is imported.
+# pandas, pooch, Darts and scikit-learn load with the first of these names used, so that
+# the errors and the registry (``rnn-forecast --help``) do not wait for them.
+# ``load_csv`` reads and checks a file with pandas alone and imports Darts only to
+# return it: a bad CSV file is refused before Darts or torch is imported.
 _LAZY = {
+    "DATA_ENV_VAR": "rnn_forecast.datasets._files",
+    "FILES": "rnn_forecast.datasets._files",
+    "DatasetFile": "rnn_forecast.datasets._files",
+    "Source": "rnn_forecast.datasets._files",
+    "cache_dir": "rnn_forecast.datasets._files",
+    "load_csv": "rnn_forecast.datasets.user_csv",
     "ForecastData": "rnn_forecast.datasets._container",
     "ETTH1_COLUMNS": "rnn_forecast.datasets.etth1",
     "load_etth1": "rnn_forecast.datasets.etth1",
@@ -66,10 +71,12 @@ __getattr__, __dir__ = lazy_attributes(globals(), _LAZY)
 
 if TYPE_CHECKING:  # what _LAZY loads, for type checkers and the API pages (griffe)
     from ._container import ForecastData
+    from ._files import DATA_ENV_VAR, FILES, DatasetFile, Source, cache_dir
     from .etth1 import ETTH1_COLUMNS, load_etth1
     from .split import LTSFSplit, ltsf_borders, ltsf_split
     from .stocks import STOCK_FIELDS, load_stocks
     from .traffic import load_traffic
+    from .user_csv import load_csv
     from .weather import WEATHER_COLUMNS, load_weather
 
 __all__ = [

@@ -14,7 +14,7 @@ import argparse
 import time
 
 from rnn_forecast import datasets
-from rnn_forecast.dataset_registry import DATASETS
+from rnn_forecast.datasets.registry import DATASETS
 
 from . import ForecastData, load_traffic, load_weather, ltsf_split
 

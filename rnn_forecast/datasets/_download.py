@@ -41,7 +41,7 @@ def download(spec, dest_dir: Path, check) -> Path:
 
     Parameters
     ----------
-    spec : rnn_forecast.dataset_registry.DatasetFile
+    spec : rnn_forecast.datasets.registry.DatasetFile
         Registry entry: file name, sources and homepage.
     dest_dir
         Cache folder of this dataset (``<cache>/<spec.folder>``); created if needed.

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rnn_forecast.dataset_registry import DATASETS, DatasetFile, Source
+from rnn_forecast.datasets.registry import DATASETS, DatasetFile, Source
 
 from ._download import download
 from ._errors import ChecksumError, CorruptFileError, DatasetNotFoundError, SchemaError
@@ -58,7 +58,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 # Module-level so tests (or users behind a mirror) can swap the sources, e.g.
 # ``FILES["etth1"] = dataclasses.replace(FILES["etth1"], sources=(Source(url),))``.
-# The entries come from the one dataset registry (rnn_forecast.dataset_registry).
+# The entries come from the one dataset registry (rnn_forecast.datasets.registry).
 FILES: dict[str, DatasetFile] = {dataset.name: dataset.file for dataset in DATASETS}
 
 

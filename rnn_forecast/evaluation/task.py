@@ -255,7 +255,7 @@ def custom_task(
         If the test period cannot hold one forecast window, or the training part one
         training window, or a list of series does not end at one time.
     """
-    from rnn_forecast.inputs import as_series
+    from rnn_forecast.adapter.inputs import as_series
 
     def as_list(value, name):
         value = as_series(value, name)

@@ -1,7 +1,7 @@
 """A test cell whose state has four parts: the sLSTM of xLSTM (Beck et al., 2024).
 
 It proves the cell registry's extension point: this file plus one conformance
-parameter (``tests/test_conformance.py``) is all a new cell takes. The sLSTM keeps
+parameter (``tests/adapter/test_conformance.py``) is all a new cell takes. The sLSTM keeps
 ``(h, c, n, m)``: the output, the cell, the normalizer and the stabilizer of its
 exponential gates. Per layer and step, with ``x`` the input and ``h`` the previous
 output::
@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from rnn_forecast.cells import Cell
+from rnn_forecast.nn.cells import Cell
 
 
 class SLSTM(nn.Module):
@@ -73,5 +73,5 @@ class SLSTM(nn.Module):
         return layer_in, tuple(torch.stack(part) for part in zip(*last))
 
 
-#: Registered by the tests that use it (``rnn_forecast.cells.registered(SLSTM_CELL)``).
+#: Registered by the tests that use it (``rnn_forecast.nn.cells.registered(SLSTM_CELL)``).
 SLSTM_CELL = Cell("slstm", SLSTM, state="hcnm", display="sLSTM")

@@ -1,0 +1,201 @@
+"""Never worse than naive by design: the seasonal baseline, its season, and the best epoch.
+
+The network forecasts a correction to the seasonal-naive forecast of its own input
+window and starts at zero, so the untrained network *is* that baseline; early stopping
+on a held-out tail counts the untrained network as epoch 0 and keeps the best epoch.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from darts import TimeSeries
+from darts.utils.data.torch_datasets.utils import PLModuleInput
+from darts.utils.likelihood_models.torch import QuantileRegression
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster, RecurrentForecastModule
+from rnn_forecast.adapter.seasonality import calendar_seasons, infer_season, select_seasons
+from rnn_forecast.datasets import load_etth1, load_stocks, load_weather
+from rnn_forecast.nn.early_stopping import BestEpoch, validation_tail
+from rnn_forecast.nn.module import baseline_index
+from rnn_forecast.tools.testing import QUIET_TRAINER
+
+L, T = 12, 5
+
+
+def seasonal_naive(x: np.ndarray, m: int, horizon: int) -> np.ndarray:
+    """The seasonal-naive forecast after the end of ``x`` (``(L,)``), written plainly."""
+    return np.array([x[len(x) - m + (h % m)] for h in range(horizon)])
+
+
+@pytest.mark.parametrize("decoder, ci, normalization", [
+    ("parallel", True, "level_scale"), ("mlp", False, "level_scale"), ("mlp", True, "mean_scale"),
+    ("parallel", False, None),
+])
+@pytest.mark.parametrize("likelihood", [None, QuantileRegression([0.1, 0.5, 0.9])])
+def test_the_untrained_network_is_exactly_the_seasonal_naive_forecast(decoder, ci, normalization, likelihood):
+    seasons = [4, 1, 12]
+    net = RecurrentForecastModule(cell="lstm", past_dim=4, target_dim=3, hidden_dim=8, input_chunk_length=L,
+                                  output_chunk_length=T, season=seasons, decoder=decoder, likelihood=likelihood,
+                                  channel_independence=ci, normalization=normalization).eval()
+    x = torch.randn(2, L, 4) * 100 + 50
+    out = net(PLModuleInput(past_target=x[..., :3], past_covariates=x[..., 3:])).prediction
+    for b in range(2):
+        for c, m in enumerate(seasons):
+            expected = seasonal_naive(x[b, :, c].numpy(), m, T)
+            for p in range(out.shape[-1]):  # every quantile starts at the baseline
+                np.testing.assert_array_equal(out[b, :, c, p].detach().numpy(), expected)
+
+
+def test_baseline_index_with_an_output_shift():
+    """Shift 2, season 3: steps 3..7 after the window's end repeat the values 3, 6, 6, 6, 9 steps earlier."""
+    assert baseline_index([3], 6, 5, output_chunk_shift=2)[:, 0].tolist() == [5, 3, 4, 5, 3]
+
+
+def test_a_season_longer_than_the_window_is_refused_with_the_fix():
+    with pytest.raises(ValueError, match=r"`season` \(24\) must not exceed `input_chunk_length` \(12\)"):
+        GRUForecaster(input_chunk_length=12, output_chunk_length=4, season=24)
+    with pytest.raises(ValueError, match="one per target component"):
+        RecurrentForecastModule(cell="gru", past_dim=2, target_dim=2, input_chunk_length=12,
+                                output_chunk_length=4, season=[1, 2, 3])
+
+
+def test_pointwise_and_season_none_keep_the_earlier_designs():
+    assert POINTWISE["season"] is None
+    net = RecurrentForecastModule(cell="gru", past_dim=1, target_dim=1, input_chunk_length=L,
+                                  output_chunk_length=T, season=None)
+    assert net.season is None and net.head.out.weight.abs().sum() > 0  # default initialisation
+
+
+# -- the season ----------------------------------------------------------------------------
+
+
+def test_calendar_seasons():
+    assert calendar_seasons("h") == (24, 168) and calendar_seasons("10min") == (144, 1008)
+    assert calendar_seasons("MS") == (12,) and calendar_seasons("QS-JAN") == (4,)
+    assert calendar_seasons("W-SUN") == (52,) and calendar_seasons("D") == (7, 365)
+    assert calendar_seasons("YS") == () and calendar_seasons(None) == ()
+
+
+def _monthly(values) -> TimeSeries:
+    return TimeSeries.from_series(pd.Series(np.asarray(values, dtype=np.float32),
+                                            index=pd.date_range("1950-01-01", periods=len(values), freq="MS")))
+
+
+def test_monthly_data_get_the_calendar_season_not_the_autocorrelation_peak():
+    """El Nino sea temperatures, monthly (statsmodels): 12, where Darts' detector alone may say otherwise."""
+    import statsmodels.api as sm
+
+    wide = sm.datasets.elnino.load_pandas().data.set_index("YEAR").to_numpy().ravel()
+    series = _monthly(wide[-144:])  # a short series: 12 years
+    assert infer_season(series, horizon=12) == 12
+
+
+def test_real_series_get_their_seasons(data_dir):
+    load = load_etth1(data_dir).target["HUFL"][-24 * 7 * 8:]  # hourly, 8 weeks
+    assert infer_season(load, horizon=24, max_season=168) in (24, 168)
+    assert infer_season(load, horizon=24, max_season=48) == 24  # the week does not fit: the day
+    apple = load_stocks(tickers=["AAPL"], fields=("close",), data_dir=data_dir).target[0]
+    assert infer_season(apple, horizon=5, max_season=30) == 1  # a random walk: the last value
+
+
+def test_white_noise_keeps_the_last_value():
+    noise = np.random.default_rng(0).normal(size=240)
+    assert select_seasons(_monthly(noise), horizon=6, max_season=24).tolist() == [1]
+
+
+def test_the_forecaster_finds_a_season_per_component(data_dir):
+    weather = load_weather(data_dir, columns=["SWDR (W/m²)", "p (mbar)"]).target
+    hourly = weather[-6 * 24 * 21:].resample("h", method="mean")  # three weeks, hourly
+    model = GRUForecaster(input_chunk_length=48, output_chunk_length=24, n_epochs=1, random_state=0,
+                          pl_trainer_kwargs=QUIET_TRAINER).fit(hourly)
+    assert model.model.season == [24, 1]  # sunshine has a day; air pressure does not
+
+
+# -- validation tail and the best epoch --------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(length=st.integers(1, 2000), lookback=st.integers(1, 200), horizon=st.integers(1, 100),
+       fraction=st.floats(0, 0.9), stride=st.integers(1, 16))
+def test_the_validation_tail_never_shares_a_target_step_and_leaves_most_windows_to_training(
+        length, lookback, horizon, fraction, stride):
+    window = lookback + horizon
+    tail = validation_tail(length, window, horizon, fraction, stride)
+    if tail == 0:
+        return
+    assert tail % stride == 0  # validation windows start at the training windows' phase
+    val_windows = tail - horizon + 1
+    train_windows = (length - tail) - window + 1
+    assert val_windows >= 1 and train_windows >= val_windows
+    # the first validation target step comes after the last training target step
+    assert length - tail >= lookback + horizon
+
+
+def test_fit_holds_out_a_tail_but_predicts_after_the_whole_series(data_dir):
+    series = load_etth1(data_dir).target["OT"][-400:]
+    model = LSTMForecaster(input_chunk_length=24, output_chunk_length=6, n_epochs=1, random_state=0,
+                           pl_trainer_kwargs=QUIET_TRAINER).fit(series)
+    assert model.training_series == series
+    assert model.predict(6).start_time() == series.end_time() + series.freq
+    callback = next(cb for cb in model.trainer.callbacks if isinstance(cb, BestEpoch))
+    assert callback.best_epoch in (0, 1) and np.isfinite(callback.best_loss)
+
+
+def test_a_perfect_baseline_is_kept_when_training_cannot_improve_it():
+    """An exactly periodic series: seasonal naive is perfect on the tail, epoch 0 is the best."""
+    pattern = np.array([3.0, 7.0, 1.0, 9.0, 4.0, 4.5, 2.0])
+    series = TimeSeries.from_series(pd.Series(np.tile(pattern, 40).astype(np.float32),
+                                              index=pd.date_range("2020-01-01", periods=280, freq="D")))
+    model = GRUForecaster(input_chunk_length=14, output_chunk_length=7, n_epochs=3, random_state=0,
+                          optimizer_kwargs={"lr": 3e-2}, pl_trainer_kwargs=QUIET_TRAINER).fit(series)
+    assert model.model.season == [7]
+    callback = next(cb for cb in model.trainer.callbacks if isinstance(cb, BestEpoch))
+    assert callback.best_epoch == 0 and callback.best_loss == 0.0
+    np.testing.assert_array_equal(model.predict(21).values().ravel(), np.tile(pattern, 3))
+
+
+def test_a_component_whose_correction_loses_on_validation_is_forecast_as_its_baseline():
+    """One global model over two components: an exactly periodic one, where no correction
+    can beat seasonal naive, and a noisy one; the first keeps its baseline, exactly."""
+    pattern = np.array([3.0, 7.0, 1.0, 9.0, 4.0, 4.5, 2.0])
+    periodic = np.tile(pattern, 40)
+    noisy = 10 + np.cumsum(np.random.default_rng(0).normal(size=280))
+    series = TimeSeries.from_dataframe(
+        pd.DataFrame({"periodic": periodic, "noisy": noisy}, index=pd.date_range("2020-01-01", periods=280, freq="D"))
+    ).astype(np.float32)
+    model = GRUForecaster(input_chunk_length=14, output_chunk_length=7, n_epochs=4, random_state=0,
+                          season=[7, 1], optimizer_kwargs={"lr": 1e-2}, pl_trainer_kwargs=QUIET_TRAINER).fit(series)
+    callback = next(cb for cb in model.trainer.callbacks if isinstance(cb, BestEpoch))
+    assert model.model._correction_gate[0] == 0 or callback.best_epoch == 0
+    np.testing.assert_array_equal(model.predict(14).values()[:, 0], np.tile(pattern, 2))
+    assert np.isfinite(model.predict(14).values()).all()
+
+
+def test_without_early_stopping_every_window_trains_and_the_last_epoch_stays():
+    series = _monthly(np.sin(np.arange(200) * 2 * np.pi / 12) * 10 + np.arange(200) * 0.1)
+    model = GRUForecaster(input_chunk_length=24, output_chunk_length=6, n_epochs=1, early_stopping=False,
+                          random_state=0, pl_trainer_kwargs=QUIET_TRAINER).fit(series)
+    assert not any(isinstance(cb, BestEpoch) for cb in model.trainer.callbacks)
+    assert model.trainer.num_val_batches == []
+
+
+def test_a_long_forecast_keeps_the_daily_cycle(data_dir):
+    """720 hours of solar radiation rolled out from a 48-hour model: the cycle does not fade."""
+    sun = load_weather(data_dir, columns=["SWDR (W/m²)"]).target[-6 * 24 * 42:].resample("h", method="mean")
+    model = GRUForecaster(input_chunk_length=48, output_chunk_length=24, n_epochs=1, random_state=0,
+                          pl_trainer_kwargs=QUIET_TRAINER).fit(sun)
+    forecast = model.predict(720).values().ravel()
+    first, last = forecast[:24].std(), forecast[-24:].std()
+    assert last > 0.5 * first > 0, (first, last)
+
+
+def test_short_series_of_sixty_points_train_and_too_short_ones_say_what_they_need():
+    series = _monthly(np.sin(np.arange(60) * 2 * np.pi / 12) * 5 + 20)
+    model = GRUForecaster(input_chunk_length=12, output_chunk_length=6, n_epochs=2, random_state=0,
+                          pl_trainer_kwargs=QUIET_TRAINER).fit(series)
+    assert model.model.season == [12] and np.isfinite(model.predict(6).values()).all()
+    with pytest.raises(ValueError, match=r"has 15 time steps but training .* needs at least 18"):
+        GRUForecaster(input_chunk_length=12, output_chunk_length=6, n_epochs=1).fit(series[:15])

@@ -1,0 +1,106 @@
+"""Out of the box: defaults on raw series beat the naive forecasts (``python -m benchmarks battery``'s fast subset).
+
+The fast subset (``battery.FAST``, ``python -m benchmarks battery --fast``) runs our two
+forecasters exactly as a new user would build them (only the window lengths,
+``n_epochs`` and a seed; no ``Scaler``) on short raw real series, one seed, and compares
+them with the naive forecasts over each case's test period: better than them where the
+series has a season or a trend, a tie on a random walk and on a seasonal series in tiny
+units. The other tests check that every case of the battery loads the series it says.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnn_forecast.adapter.seasonality import calendar_seasons
+
+#: The fast subset: each of our cells' MASE must be below ``bound`` times the best naive
+#: forecast's (seasonal naive or naive) on one seed. Measured ratios (better cell, seed 0,
+#: 2 CPU cores) in the comments.
+BOUNDS = {
+    "co2-monthly-short": 0.7,                  # season and trend, ppm: ~2.5x better than naive (0.38)
+    "gdp-quarterly-short": 0.9,                # trend, billions of USD: better than naive (0.77)
+    "german-inflation-quarterly-short": 1.02,  # season, values ~1e-2: never worse than seasonal naive (1.00)
+    "tbill-quarterly-rw-short": 1.02,          # a random walk: a tie with naive is the honest best (1.00)
+}
+#: Seasons that are not the calendar's (yearly data have none).
+NON_CALENDAR_SEASONS = {"sunspots-yearly-short": 11}  # the solar cycle
+
+
+@pytest.fixture(scope="module")
+def battery():
+    from benchmarks import battery
+
+    return battery
+
+
+@pytest.fixture(scope="module")
+def fast_rows(battery, data_dir) -> pd.DataFrame:
+    """The fast subset, one seed, without Darts' BlockRNNModel (one row per model)."""
+    return pd.concat([battery.run_case(battery.CASES_BY_NAME[name], seeds=(0,), data_dir=data_dir,
+                                       block_rnn=False, log=None) for name in battery.FAST], ignore_index=True)
+
+
+def test_fast_subset_is_short_and_covers_each_verdict(battery):
+    assert sorted(battery.FAST) == sorted(BOUNDS)
+    cases = [battery.CASES_BY_NAME[name] for name in battery.FAST]
+    assert all(c.short for c in cases)
+    assert any(c.random_walk for c in cases) and any(c.seasonal_or_trending for c in cases)
+
+
+@pytest.mark.parametrize("name", sorted(BOUNDS))
+def test_default_forecasters_on_raw_series(fast_rows, name):
+    rows = fast_rows[fast_rows["case"] == name]
+    mase = rows.groupby("model")["mase"].mean()
+    naive = mase[[m for m in mase.index if m == "Naive" or m.startswith("SeasonalNaive")]].min()
+    for model in ("LSTMForecaster", "GRUForecaster"):
+        assert np.isfinite(mase[model])
+        assert mase[model] < BOUNDS[name] * naive, (model, mase.to_dict())
+
+
+def test_report_has_the_season_rule_and_the_summary(battery, fast_rows):
+    table = battery.verdicts(fast_rows)
+    assert list(table["case"]) == list(battery.FAST)
+    report = battery.markdown(table, fast_rows)
+    assert "| season rule |" in report
+    row = next(line for line in report.splitlines() if line.startswith("| co2-monthly-short |"))
+    assert row.split(" | ")[5] == "12"  # the monthly calendar's season, confirmed by the data
+    for words in ("Seasonal or trending series:", "Level-stationary series:", "worse than the best naive",
+                  "Random walks tied"):
+        assert words in report
+
+
+def test_the_battery_has_its_size(battery):
+    cases = battery.CASES
+    assert len(cases) >= 30 and len({c.name for c in cases}) == len(cases)
+    assert sum(c.random_walk for c in cases) >= 4
+    short_calendar = [c for c in cases if c.short and any(k in c.name for k in ("monthly", "quarterly", "yearly"))]
+    assert len(short_calendar) >= 8
+    for c in cases:
+        assert c.random_walk == (c.pattern == "random walk"), c.name
+        assert c.pattern in ("seasonal", "trend", "seasonal, trend", "level", "random walk"), c.name
+
+
+def test_every_case_loads_a_regular_raw_series(battery, data_dir):
+    for case in battery.CASES:
+        series = case.load(data_dir)
+        values = series.values()
+        assert series.n_components == 1 and series.has_datetime_index and series.freq is not None, case.name
+        assert len(pd.date_range(series.start_time(), series.end_time(), freq=series.freq)) == len(series), case.name
+        assert np.isfinite(values).all() and np.ptp(values) > 0, case.name
+        # the length class its name states: short cases really have 60-300 points
+        assert (60 <= len(series) <= 300) if case.short else len(series) > 300, (case.name, len(series))
+        # a test period of whole windows, and a training part that leaves training windows after the
+        # forecasters' validation tail (~20 % of the windows): lookback + horizon + a few dozen points
+        n_test = round(len(series) * case.test_size)
+        assert n_test >= 2 * case.horizon, case.name
+        assert len(series) - n_test >= case.lookback + case.horizon + 40, case.name
+        # m is the calendar's season (weekly: 52 where the lookback holds a year), held by the lookback
+        calendar = calendar_seasons(series.freq_str)
+        expected = NON_CALENDAR_SEASONS.get(case.name)
+        if expected is None:
+            fits = [m for m in calendar if m <= case.lookback]
+            assert case.season == 1 if not fits else case.season in fits, (case.name, calendar)
+        else:
+            assert case.season == expected
+        assert case.season <= case.lookback, case.name
