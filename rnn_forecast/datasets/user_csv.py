@@ -5,9 +5,10 @@ and a guess (which duplicate to keep, how to fill a gap) belongs to its owner. A
 duplicated timestamp, a gap, an empty or non-numeric cell is a :class:`SchemaError`
 that names the column, the row and the fix.
 
-:func:`read_csv_table` does all the reading and checking with pandas alone;
-:func:`load_csv` turns its result into Darts ``TimeSeries``. The command line calls the
-first before it imports Darts or torch, so a bad file is refused at once.
+:func:`load_csv` does all the reading and checking with pandas alone, then turns the
+result into Darts ``TimeSeries``; with ``as_frames=True`` it stops before Darts and
+returns the checked pandas frames (:class:`CsvTable`). The command line reads that way
+before it imports Darts or torch, so a bad file is refused at once.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ._files import _decompress
 if TYPE_CHECKING:
     from ._container import ForecastData
 
-__all__ = ["CsvTable", "load_csv", "read_csv_table"]
+__all__ = ["CsvTable", "load_csv"]
 
 #: An example format for the error messages: the US month/day/year order.
 US_DATE_FORMAT = "%m/%d/%Y"
@@ -75,7 +76,8 @@ def load_csv(
     covariates: Sequence[str] | None = None,
     freq: str | None = None,
     date_format: str | None = None,
-) -> ForecastData:
+    as_frames: bool = False,
+) -> ForecastData | CsvTable:
     """Read a CSV with one time column and numeric value columns (plain or gzip).
 
     Parameters
@@ -97,13 +99,18 @@ def load_csv(
         ``strftime`` format of the timestamps, e.g. ``"%m/%d/%Y"`` for ``04/30/2021``
         or ``"%d.%m.%Y %H:%M"``; default ISO 8601 (``2021-04-30``, ``2021-04-30
         13:00``, with or without a zone).
+    as_frames
+        Return the checked pandas frames (a :class:`CsvTable`) instead of Darts
+        ``TimeSeries``, without importing Darts (scikit-learn's ``as_frame``): what the
+        command line reads first, so that a bad file fails before torch is imported.
 
     Returns
     -------
-    ForecastData
+    ForecastData or CsvTable
         ``target``: a float32 ``TimeSeries`` of shape ``(rows, len(columns), 1)`` with
         a regular ``DatetimeIndex``, rows in time order; ``past_covariates`` the same
-        for ``covariates``, or ``None``.
+        for ``covariates``, or ``None``. With ``as_frames``, the same as pandas frames,
+        with the frequency and the notes.
 
     Raises
     ------
@@ -115,30 +122,6 @@ def load_csv(
     --------
     ``load_csv("sales.csv", columns=["units"], date_format="%m/%d/%Y")`` reads a file
     whose first column holds dates such as ``04/30/2021``.
-    """
-    return read_csv_table(path, time_column=time_column, columns=columns, covariates=covariates,
-                          freq=freq, date_format=date_format).to_forecast_data()
-
-
-def read_csv_table(
-    path: str | os.PathLike[str],
-    *,
-    time_column: str | None = None,
-    columns: Sequence[str] | None = None,
-    covariates: Sequence[str] | None = None,
-    freq: str | None = None,
-    date_format: str | None = None,
-) -> CsvTable:
-    """Read and check a CSV as :func:`load_csv` does, with pandas only.
-
-    The parameters and the errors are :func:`load_csv`'s; nothing here imports Darts
-    or torch, so a bad file fails fast.
-
-    Returns
-    -------
-    CsvTable
-        The value and covariate columns as frames on the parsed timestamps, the
-        frequency and the notes.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -175,7 +158,8 @@ def read_csv_table(
         values = values.sort_index()
         notes.append("Rows sorted by time (the file was not in time order).")
     freq = _frequency(values.index, freq, path)
-    return CsvTable(path.stem, values[names], values[extra] if extra else None, freq, notes)
+    table = CsvTable(path.stem, values[names], values[extra] if extra else None, freq, notes)
+    return table if as_frames else table.to_forecast_data()
 
 
 def _is_timestamp(text: str, date_format: str | None) -> bool:

@@ -65,10 +65,10 @@ class _Data:
 def _read(args: argparse.Namespace) -> _Data:
     """``--csv`` read and checked with pandas alone (no Darts, no torch), or ``--dataset`` loaded."""
     if args.csv:
-        from rnn_forecast.datasets.user_csv import read_csv_table
+        from rnn_forecast.datasets.user_csv import load_csv
 
-        table = read_csv_table(args.csv, time_column=args.time_column, columns=args.columns,
-                               covariates=args.covariates, freq=args.freq, date_format=args.date_format)
+        table = load_csv(args.csv, time_column=args.time_column, columns=args.columns, covariates=args.covariates,
+                         freq=args.freq, date_format=args.date_format, as_frames=True)
         data = _Data(args.csv, table.target, table.covariates, table.freq, table.notes)
     else:
         data = _load_dataset(args)

@@ -247,6 +247,10 @@ def check_dates(case, path):
         return
     assert case["defect"] is None, f"{case['defect']} was not refused"
     assert list(data.target.time_index) == list(case["index"])
+    frames = ds.load_csv(path, date_format=case["format"], freq=case["freq"] if len(case["index"]) < 3 else None,
+                         as_frames=True)  # the same checks, pandas frames (what the command line reads)
+    assert type(frames).__name__ == "CsvTable" and frames.freq == data.target.freq_str
+    assert np.array_equal(frames.target.to_numpy(float).ravel(), data.target.values().ravel())
     try:  # without the format: the same timestamps (ISO-like formats), or a pointer to --date-format
         same = ds.load_csv(path, freq=case["freq"] if len(case["index"]) < 3 else None)
     except ds.SchemaError as exc:
