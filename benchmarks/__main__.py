@@ -16,8 +16,9 @@ from pathlib import Path
 # command -> the module whose main(argv) runs it
 COMMANDS = {
     "suite": "benchmarks.suite.cli",
+    "options": "benchmarks.options",
     **{name: f"benchmarks.{name}" for name in (
-        "accuracy", "ablation", "battery", "design_ablation", "levers", "long_season", "stationary",
+        "accuracy", "battery", "long_season", "stationary",
         "intervals", "speed", "default_speed", "time_to_accuracy", "scaling", "kernel_speed", "backend_ab",
         "guard_overhead", "onnx_latency", "grad_norms", "soak", "gpu",
     )},

@@ -332,7 +332,7 @@ def _season(text: str):
 
 
 def add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    """The training options shared with ``benchmarks/ablation.py``."""
+    """The training options shared with ``benchmarks/options/long_horizon.py``."""
     parser.add_argument("--hidden-dim", type=int, default=128)
     parser.add_argument("--segment-length", type=_segment_length, default=48,
                         help="steps per segment, or 'auto' (the forecasters' default rule)")
@@ -340,7 +340,7 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     # "level_scale" is the forecasters' default since 0.2 (docs/defaults.md)
     parser.add_argument("--normalization", choices=["level", "level_scale"], default="level")
     # off: the committed accuracy.csv rows predate `global_level` (the forecasters' default
-    # since 0.3, docs/defaults.md); `ablation.py --variants "auto segments, global level"`
+    # since 0.3, docs/defaults.md); `options long-horizon --variants "auto segments, global level"`
     parser.add_argument("--global-level", choices=["on", "off"], default="off")
     # the 0.4 defaults: a seasonal-naive baseline and the BestEpoch callback (which also
     # restores the best epoch when a val_series is given); "none"/"off" are 0.3's design

@@ -146,7 +146,7 @@ def ours(cls, **options):
     """A builder ``(setup, seed, trainer) -> model`` of ``cls`` with its defaults, ``options`` and the shared budget."""
     def build(setup: Setup, seed: int, trainer: dict):
         # the defaults (architecture, normalization, L1 loss), changed by `options`
-        # (``python -m benchmarks levers``), plus the shared budget
+        # (``python -m benchmarks options main-job``), plus the shared budget
         return cls(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
                    hidden_dim=setup.hidden_dim, n_rnn_layers=setup.n_rnn_layers,
                    **budget_kwargs(setup, seed, trainer), **options)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from darts import TimeSeries
 
 from benchmarks.neuralforecast_peers import available as neuralforecast_available
@@ -169,7 +170,7 @@ def test_one_command_line_lists_every_benchmark():
 
     scripts = {p.stem for p in (REPO_ROOT / "benchmarks").glob("*.py")} - {"__init__", "__main__"}
     helpers = {"peers", "neuralforecast_peers", "tables"}  # imported by the commands, not commands
-    assert set(COMMANDS) == scripts - helpers | {"suite"}
+    assert set(COMMANDS) == scripts - helpers | {"suite", "options"}  # the two packages
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--help"], capture_output=True, text=True,
                             check=True, cwd=REPO_ROOT)
     assert all(f"  {name} " in result.stdout for name in COMMANDS)
@@ -276,21 +277,37 @@ def test_indicator_covariates_stay_zero_one_and_the_rest_is_standardized():
         assert abs(kind[0]["temp"].values()[:300].mean()) < 0.2
 
 
-def test_levers_understands_its_named_variants_and_any_segment_length():
+def test_every_options_protocol_reads_variants_the_same_way():
     import argparse
 
-    from benchmarks import levers
+    from benchmarks.options.variants import LONG_HORIZON, MAIN_JOB, parse
 
-    assert levers.variant_options("defaults") == ({}, True)
-    assert levers.variant_options("segments of 21") == ({"segment_length": 21}, True)
-    assert levers.variant_options("no past covariates, segments of 6") == ({"segment_length": 6}, False)
+    assert parse("defaults", MAIN_JOB) == ({}, True)
+    assert parse("no past covariates", MAIN_JOB) == ({}, False)
+    assert parse("segments of 21", MAIN_JOB) == ({"segment_length": 21}, True)
+    assert parse("no past covariates, segments of 6", MAIN_JOB) == ({"segment_length": 6}, False)
     with pytest.raises(argparse.ArgumentTypeError, match="unknown variant 'segments of eight'"):
-        levers.variant_options("segments of eight")
-    assert levers.variant_options("normalization=mean_scale; segment_length=8;past=False") == (
+        parse("segments of eight", MAIN_JOB)
+    assert parse("normalization=mean_scale; segment_length=8;past=False", MAIN_JOB) == (
         {"normalization": "mean_scale", "segment_length": 8}, False)
-    assert levers.variant_options("hidden_fc_sizes=[64, 32];normalization=None;decoder='mlp'") == (
+    assert parse("hidden_fc_sizes=[64, 32];normalization=None;decoder='mlp'", MAIN_JOB) == (
         {"hidden_fc_sizes": [64, 32], "normalization": None, "decoder": "mlp"}, True)
     with pytest.raises(argparse.ArgumentTypeError, match="'segment_length 8' is not option=value"):
-        levers.variant_options("dropout=0.1;segment_length 8")
+        parse("dropout=0.1;segment_length 8", MAIN_JOB)
     with pytest.raises(argparse.ArgumentTypeError, match="past must be True or False"):
-        levers.variant_options("past=0")
+        parse("past=0", MAIN_JOB)
+    # the long-horizon protocol: its own names, the same grammar, fresh objects per run
+    assert parse("auto segments, dropout 0.5", LONG_HORIZON) == ({"segment_length": "auto", "dropout": 0.5}, True)
+    assert parse("segments of 36", LONG_HORIZON) == ({"segment_length": 36}, True)
+    loss = parse("MSE loss", LONG_HORIZON)[0]["loss_fn"]
+    assert isinstance(loss, torch.nn.MSELoss) and loss is not parse("MSE loss", LONG_HORIZON)[0]["loss_fn"]
+
+
+def test_the_options_command_names_its_protocols(capsys):
+    from benchmarks.options import main
+
+    assert main(["sideways"]) == 2 and "{long-horizon,main-job,battery}" in capsys.readouterr().err
+    assert main(["--help"]) == 0 and "main-job" in capsys.readouterr().out
+    with pytest.raises(SystemExit):  # a typo fails before any data is read or any model trained
+        main(["long-horizon", "--variants", "segments of eight"])
+    assert "unknown variant 'segments of eight'" in capsys.readouterr().err

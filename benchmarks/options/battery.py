@@ -1,17 +1,18 @@
-"""The 0.4 design, piece by piece, on battery cases: baseline, linear path, early stopping.
+"""The battery protocol of ``python -m benchmarks options``: the 0.4 design, piece by piece, on battery cases.
 
 Each variant is our two forecasters built as in ``benchmarks/battery.py`` (only the
 window lengths, ``n_epochs`` and a seed, on raw values) plus the variant's options,
-written ``"option=value;option=value"`` as in ``benchmarks/levers.py``; ``defaults`` adds
-nothing. The special variant ``refit`` trains with the defaults, then, when the best
-epoch on the held-out tail is ``k > 0``, trains a new network on the whole series for
-``k`` epochs without holding anything out (the "choose the epochs, then refit on
+written ``"option=value;option=value"`` or ``"segments of N"``
+(:mod:`benchmarks.options.variants`); ``defaults`` adds nothing. The special variant
+``refit`` trains with the defaults, then, when the best epoch on the held-out tail is
+``k > 0``, trains a new network on the whole series for ``k`` epochs without holding
+anything out (the "choose the epochs, then refit on
 everything" alternative to keeping the held-out network). Scored as the battery scores:
 MASE over the case's test period, rolling non-overlapping forecasts.
 
 Command (2 CPU cores; the table of docs/defaults.md)::
 
-    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks design_ablation \\
+    RNN_FORECAST_DATA=../shared/datasets python -m benchmarks options battery \\
         --cases gdp-quarterly-short elec-equip-monthly-short nile-yearly-short stock-weekly-rw-short \\
                 co2-monthly-short load-daily-short traffic-weekly-short sunspots-yearly-short \\
                 german-inflation-quarterly-short cpi-quarterly-short traffic-daily \\
@@ -34,15 +35,17 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
+
 from benchmarks import battery, quiet  # noqa: E402
-from benchmarks.levers import variant_options  # noqa: E402
+from benchmarks.options.variants import MAIN_JOB, parse  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines, trainer_kwargs  # noqa: E402
 from rnn_forecast.evaluation.scoring import evaluate  # noqa: E402
 from rnn_forecast.evaluation.task import custom_task  # noqa: E402
 from rnn_forecast.nn.early_stopping import BestEpoch  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+PROGRAM = "python -m benchmarks options battery"
 CELLS = {"lstm": LSTMForecaster, "gru": GRUForecaster}
 
 
@@ -60,7 +63,7 @@ class Refit(DartsTorchContender):
 
 
 def contenders(variant: str) -> list:
-    options = {} if variant in ("defaults", "refit") else variant_options(variant)[0]
+    options = {} if variant in ("defaults", "refit") else parse(variant, MAIN_JOB)[0]
     kind = Refit if variant == "refit" else DartsTorchContender
     return [kind(f"{cell.upper()}Forecaster", "ours", cell,
                  build=battery._default_model(cls, **options)) for cell, cls in CELLS.items()]
@@ -96,7 +99,7 @@ def markdown(rows: pd.DataFrame) -> str:
     variants = list(dict.fromkeys(rows["variant"]))
     cases = list(dict.fromkeys(rows["case"]))
     lines = ["# The 0.4 design piece by piece (battery cases)", "",
-             "Produced by `python -m benchmarks design_ablation` (see its docstring). Better cell's mean MASE "
+             f"Produced by `{PROGRAM}` (see its docstring). Better cell's mean MASE "
              "± its sd over seeds; lower is better. Naive columns: the best of naive and seasonal naive.", "",
              "| case | best naive | " + " | ".join(f"`{v}`" for v in variants) + " |",
              "|---|---|" + "---|" * len(variants)]
@@ -108,7 +111,7 @@ def markdown(rows: pd.DataFrame) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=list(battery.CASES_BY_NAME), required=True)
     parser.add_argument("--variants", nargs="+", default=["defaults"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
@@ -117,7 +120,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     for variant in args.variants:  # a typo fails before any training
         if variant not in ("defaults", "refit"):
-            variant_options(variant)
+            try:
+                parse(variant, MAIN_JOB)
+            except argparse.ArgumentTypeError as error:
+                parser.error(str(error))
     quiet()
     import torch
 

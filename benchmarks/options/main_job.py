@@ -1,18 +1,18 @@
-"""What moves our forecasters on one main-job dataset: design options against the best peer.
+"""The main-job protocol of ``python -m benchmarks options``: our options against the best peer.
 
 The main job (``python -m benchmarks suite``) measures the defaults. This script takes one of its
 datasets under the same protocol (:func:`benchmarks.suite.setups.setup_for`, quick
 budget unless overridden), trains our two cells with each named variant of their
 options, and the named Darts peers with the same budget, over the same seeds:
 
-    python -m benchmarks levers --dataset traffic                 # about 2 minutes
-    python -m benchmarks levers --dataset traffic --epochs 12     # about 6 minutes
+    python -m benchmarks options main-job --dataset traffic                 # about 2 minutes
+    python -m benchmarks options main-job --dataset traffic --epochs 12     # about 6 minutes
 
 Variants are real constructor options (or, for ``"no past covariates"``, the task's
 past covariates left out), so every row can be reproduced with the public API: the
-names of :data:`VARIANTS`, ``"segments of N"``, or any options written as
-``"option=value;option=value"`` (Python literals or bare strings as values; ``past=False``
-leaves the past covariates out), e.g. ``"normalization=mean_scale;segment_length=8"``. Writes
+names of :data:`benchmarks.options.variants.MAIN_JOB`, ``"segments of N"``, or any
+options written as ``"option=value;option=value"`` (:mod:`benchmarks.options.variants`),
+e.g. ``"normalization=mean_scale;segment_length=8"``. Writes
 ``benchmarks/results/levers_<dataset>_<epochs>ep.{md,csv}``: mean MASE ± sd per model,
 and the Welch p-value of each of our rows against the best peer.
 """
@@ -20,8 +20,6 @@ and the Welch p-value of each of our rows against the best peer.
 from __future__ import annotations
 
 import argparse
-import ast
-import re
 import shlex
 import sys
 from dataclasses import replace
@@ -31,6 +29,7 @@ import pandas as pd
 import torch
 
 from benchmarks import quiet
+from benchmarks.options.variants import MAIN_JOB, parse
 from benchmarks.peers import zoo
 from benchmarks.suite.setups import DATASETS, build_task, setup_for
 from rnn_forecast import GRUForecaster, LSTMForecaster
@@ -40,61 +39,14 @@ from rnn_forecast.evaluation.costs import environment
 from rnn_forecast.evaluation.scoring import evaluate
 from rnn_forecast.evaluation.verdict import mean_std, welch
 
-RESULTS = Path(__file__).resolve().parent / "results"
-#: name -> (constructor options, whether the past covariates are given)
-VARIANTS = {
-    "defaults": ({}, True),
-    "segments of 8": ({"segment_length": 8}, True),
-    "segments of 24": ({"segment_length": 24}, True),
-    "mean_scale": ({"normalization": "mean_scale"}, True),
-    "global_level off": ({"global_level": False}, True),
-    "mlp decoder": ({"decoder": "mlp"}, True),
-    "no past covariates": ({}, False),
-    "no past covariates, segments of 8": ({"segment_length": 8}, False),
-}
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+PROGRAM = "python -m benchmarks options main-job"
 CELLS = {"lstm": LSTMForecaster, "gru": GRUForecaster}
-
-
-def variant_options(variant: str) -> tuple[dict, bool]:
-    """A variant's constructor options and whether it gets the past covariates.
-
-    Besides :data:`VARIANTS`, ``"segments of N"`` (any ``N``) and
-    ``"option=value;option=value"`` (:func:`_literal_options`) are understood.
-    """
-    if variant in VARIANTS:
-        return VARIANTS[variant]
-    if "=" in variant:
-        return _literal_options(variant)
-    match = re.fullmatch(r"(no past covariates, )?segments of (\d+)", variant)
-    if match is None:
-        raise argparse.ArgumentTypeError(f"unknown variant {variant!r}: one of {list(VARIANTS)} or 'segments of N'")
-    return {"segment_length": int(match.group(2))}, match.group(1) is None
-
-
-def _literal_options(variant: str) -> tuple[dict, bool]:
-    """``"normalization=mean_scale;past=False"`` -> ``({"normalization": "mean_scale"}, False)``.
-
-    Values are Python literals (``8``, ``None``, ``[64]``, ``'mean_scale'``); anything else
-    is taken as a string. The forecaster's constructor checks them (:func:`main`).
-    """
-    options = {}
-    for part in variant.split(";"):
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip().isidentifier():
-            raise argparse.ArgumentTypeError(f"variant {variant!r}: {part!r} is not option=value")
-        try:
-            options[name.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):  # a bare word is a string: normalization=mean_scale
-            options[name.strip()] = value.strip()
-    past = options.pop("past", True)
-    if not isinstance(past, bool):
-        raise argparse.ArgumentTypeError(f"variant {variant!r}: past must be True or False")
-    return options, past
 
 
 def variant_contender(variant: str, cell: str) -> DartsTorchContender:
     """Our ``cell`` forecaster with ``variant``'s options and the main job's shared budget."""
-    options, past = variant_options(variant)
+    options, past = parse(variant, MAIN_JOB)
     return DartsTorchContender(f"{cell.upper()}: {variant}", "ours", cell, build=build_ours(CELLS[cell], **options),
                                past=past, future=True)
 
@@ -120,11 +72,11 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROGRAM, description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=list(DATASETS), default="traffic")
     parser.add_argument("--epochs", type=int, default=None, help="override the quick budget's epochs")
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS),
-                        help=f"any of {list(VARIANTS)}, 'segments of N' or 'option=value;option=value'")
+    parser.add_argument("--variants", nargs="+", default=list(MAIN_JOB),
+                        help=f"any of {list(MAIN_JOB)}, 'segments of N' or 'option=value;option=value'")
     parser.add_argument("--cells", nargs="+", choices=list(CELLS), default=list(CELLS))
     parser.add_argument("--peers", nargs="*", default=["Darts RNNModel-LSTM", "Darts BlockRNNModel-LSTM"],
                         help="names of Darts peers of the main job to train alongside")
@@ -136,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     setup = replace(setup, epochs=args.epochs or setup.epochs, seeds=tuple(args.seeds or setup.seeds))
     for variant in args.variants:  # an unknown variant or invalid option fails here, not after minutes of training
         try:
-            build_ours(CELLS[args.cells[0]], **variant_options(variant)[0])(setup, 0, {})
+            build_ours(CELLS[args.cells[0]], **parse(variant, MAIN_JOB)[0])(setup, 0, {})
         except argparse.ArgumentTypeError as error:
             parser.error(str(error))
         except (TypeError, ValueError) as error:
@@ -154,7 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     env = environment(1, "cpu")
     text = (
         f"# Levers on {args.dataset} ({setup.epochs} epochs)\n\n"
-        f"Produced by `python -m benchmarks levers {shlex.join(sys.argv[1:])}` "
+        f"Produced by `{PROGRAM} {shlex.join(argv if argv is not None else sys.argv[1:])}` "
         f"(see its docstring): the main job's quick protocol (lookback {setup.lookback}, horizon "
         f"{setup.horizon}, hidden size {setup.hidden_dim}, train stride {setup.train_stride}), "
         f"{setup.epochs} epochs, seeds {', '.join(map(str, setup.seeds))}; MASE over the test period.\n\n"
