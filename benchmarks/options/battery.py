@@ -7,7 +7,12 @@ written ``"option=value;option=value"`` or ``"segments of N"``
 ``refit`` trains with the defaults, then, when the best epoch on the held-out tail is
 ``k > 0``, trains a new network on the whole series for ``k`` epochs without holding
 anything out (the "choose the epochs, then refit on
-everything" alternative to keeping the held-out network). Scored as the battery scores:
+everything" alternative to keeping the held-out network). The variants of
+:data:`AFTER_TRAINING` train with the defaults and change only how each component's
+correction is kept after training: ``blend`` weighs it by the one of :data:`BLEND` with
+the lowest held-out loss instead of keeping or dropping it, ``evidence`` keeps it only
+where its gain over the baseline on the held-out windows passes a one-sided t-test at
+5 % (``BestEpoch(correction_evidence=0.05)``). Scored as the battery scores:
 MASE over the case's test period, rolling non-overlapping forecasts.
 
 Command (2 CPU cores; the table of docs/defaults.md)::
@@ -47,6 +52,15 @@ from rnn_forecast.nn.early_stopping import BestEpoch  # noqa: E402
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 PROGRAM = "python -m benchmarks options battery"
 CELLS = {"lstm": LSTMForecaster, "gru": GRUForecaster}
+#: The ``blend`` variant's weights of the network's correction (0: the baseline).
+BLEND = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Variants that change how ``BestEpoch`` weighs each component's correction after training.
+AFTER_TRAINING = {
+    "blend": {"correction_weights": BLEND},
+    "evidence": {"correction_evidence": 0.05},
+    "blend+evidence": {"correction_weights": BLEND, "correction_evidence": 0.05},
+}
+SPECIAL = ("defaults", "refit", *AFTER_TRAINING)
 
 
 class Refit(DartsTorchContender):
@@ -62,11 +76,21 @@ class Refit(DartsTorchContender):
             self._model = model
 
 
+def _with_best_epoch(cls, **options):
+    """``cls`` with the defaults and a ``BestEpoch(**options)`` of :data:`AFTER_TRAINING`."""
+    def build(setup, seed: int, trainer: dict):
+        callbacks = [*trainer.get("callbacks", []), BestEpoch(**options)]
+        return battery._default_model(cls)(setup, seed, {**trainer, "callbacks": callbacks})
+    return build
+
+
 def contenders(variant: str) -> list:
-    options = {} if variant in ("defaults", "refit") else parse(variant, MAIN_JOB)[0]
+    options = {} if variant in SPECIAL else parse(variant, MAIN_JOB)[0]
     kind = Refit if variant == "refit" else DartsTorchContender
     return [kind(f"{cell.upper()}Forecaster", "ours", cell,
-                 build=battery._default_model(cls, **options)) for cell, cls in CELLS.items()]
+                 build=_with_best_epoch(cls, **AFTER_TRAINING[variant]) if variant in AFTER_TRAINING
+                 else battery._default_model(cls, **options))
+            for cell, cls in CELLS.items()]
 
 
 def run(cases, variants, seeds, data_dir=None) -> pd.DataFrame:
@@ -119,7 +143,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default=str(RESULTS))
     args = parser.parse_args(argv)
     for variant in args.variants:  # a typo fails before any training
-        if variant not in ("defaults", "refit"):
+        if variant not in SPECIAL:
             try:
                 parse(variant, MAIN_JOB)
             except argparse.ArgumentTypeError as error:

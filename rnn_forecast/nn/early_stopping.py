@@ -36,6 +36,11 @@ MAX_VALIDATION_WINDOWS = 500
 #: 5 or 10 epochs stopped the quarterly GDP case of the battery at a chance low of the
 #: validation loss, 0.74 MASE against 0.63 for training all 50 epochs (docs/defaults.md).
 MIN_PATIENCE = 5
+#: The weights of the network's correction that :func:`keep_better_corrections` chooses
+#: from, per component, on the validation data: 0 forecasts the baseline exactly, 1 the
+#: trained network. More weights between them shrink the correction towards the baseline
+#: where the validation data favour a blend (a forecast combination).
+CORRECTION_WEIGHTS = (0.0, 1.0)
 
 
 class BestEpoch(pl.Callback):
@@ -54,6 +59,12 @@ class BestEpoch(pl.Callback):
     min_delta
         Smallest decrease that counts as an improvement, relative to the best loss's
         magnitude.
+    correction_weights
+        The weights of the correction chosen from per component after training
+        (:func:`keep_better_corrections`), ascending from 0; the default keeps or drops it.
+    correction_evidence
+        ``None``, or the level of a one-sided t-test that a component's held-out windows
+        must pass for its correction to be kept (:func:`keep_better_corrections`).
 
     Attributes
     ----------
@@ -64,8 +75,16 @@ class BestEpoch(pl.Callback):
         Their validation loss.
     """
 
-    def __init__(self, patience: int | str | None = "auto", min_delta: float = 0.0):
-        self.patience, self.min_delta = patience, min_delta
+    def __init__(self, patience: int | str | None = "auto", min_delta: float = 0.0,
+                 correction_weights: tuple[float, ...] = CORRECTION_WEIGHTS, correction_evidence: float | None = None):
+        weights = tuple(float(w) for w in correction_weights)
+        if not weights or weights[0] != 0.0 or list(weights) != sorted(set(weights)) or weights[-1] > 1.0:
+            raise ValueError("`correction_weights` must ascend from 0 to at most 1 without repeats, "
+                             f"got {correction_weights!r}.")
+        if correction_evidence is not None and not 0 < correction_evidence < 1:
+            raise ValueError(f"`correction_evidence` must lie between 0 and 1, got {correction_evidence!r}.")
+        self.patience, self.min_delta, self.correction_weights = patience, min_delta, weights
+        self.correction_evidence = correction_evidence
         self._reset()
 
     def _reset(self) -> None:
@@ -110,7 +129,9 @@ class BestEpoch(pl.Callback):
             return
         pl_module.load_state_dict(self._best_state)
         if self.best_epoch and getattr(pl_module, "season", None) is not None:
-            keep_better_corrections(trainer, pl_module)
+            # a BestEpoch pickled before these options existed keeps or drops
+            keep_better_corrections(trainer, pl_module, getattr(self, "correction_weights", CORRECTION_WEIGHTS),
+                                    getattr(self, "correction_evidence", None))
 
     def _keep(self, pl_module, loss: float, epoch: int) -> None:
         self.best_loss, self.best_epoch, self.wait = loss, epoch, 0
@@ -150,15 +171,17 @@ def validation_loss(trainer: pl.Trainer, pl_module) -> float | None:
     return float(trainer.strategy.reduce(total / count, reduce_op="mean"))
 
 
-def keep_better_corrections(trainer: pl.Trainer, pl_module) -> None:
+def keep_better_corrections(trainer: pl.Trainer, pl_module, weights: tuple[float, ...] = CORRECTION_WEIGHTS,
+                            evidence: float | None = None) -> None:
     """Forecast a component as its baseline where the network's correction lost on validation.
 
     The best epoch is chosen on the validation loss of all components together; in a
     global model of many components (21 weather variables, say) the correction can pay
-    off for most and lose for a few. For each component, the validation loss with and
-    without the correction is compared (the module's own loss, per component: losses
-    with ``reduction="none"`` only, so likelihoods keep every correction), and the
-    correction is dropped where it does not win.
+    off for most and lose for a few. For each component, the validation loss with the
+    correction weighted by each of ``weights`` is compared (the module's own loss, per
+    component: losses with ``reduction="none"`` only, so likelihoods keep every
+    correction), and the lowest wins; a tie goes to the smaller weight, so with the
+    default ``(0, 1)`` the correction is dropped where it does not win.
     """
     criterion = pl_module.val_criterion
     if pl_module.likelihood is not None or getattr(criterion, "reduction", None) is None:
@@ -168,24 +191,46 @@ def keep_better_corrections(trainer: pl.Trainer, pl_module) -> None:
     criterion = copy.copy(criterion)
     criterion.reduction = "none"
     ones = torch.ones_like(pl_module._correction_gate)
-    losses = []
-    for keep in (ones, torch.zeros_like(ones)):
-        pl_module.set_correction_gate(keep)
-        losses.append(_component_losses(trainer, pl_module, criterion))
-    with_correction, baseline = losses
-    pl_module.set_correction_gate(with_correction < baseline)
+    per_window = {}
+    for weight in weights:
+        pl_module.set_correction_gate(ones * weight)
+        per_window[weight] = _window_losses(trainer, pl_module, criterion)  # (N, C)
+    best_loss, best_weight = per_window[weights[0]].mean(dim=0), torch.full_like(ones, weights[0], dtype=torch.float64)
+    for weight in weights[1:]:  # ascending: a later weight must be strictly better
+        loss = per_window[weight].mean(dim=0)
+        better = loss < best_loss
+        best_loss, best_weight = torch.where(better, loss, best_loss), torch.where(better, weight, best_weight)
+    if evidence is not None:  # keep a correction only where the held-out windows show its gain
+        for c in torch.nonzero(best_weight > 0).flatten().tolist():
+            gain = per_window[weights[0]][:, c] - per_window[float(best_weight[c])][:, c]
+            if _one_sided_p(gain) >= evidence:
+                best_weight[c] = weights[0]
+    pl_module.set_correction_gate(best_weight)
 
 
-def _component_losses(trainer, pl_module, criterion) -> torch.Tensor:
-    """``(C,)`` mean validation loss per component, in the module's loss units."""
+def _one_sided_p(gain: torch.Tensor) -> float:
+    """p-value of a one-sided t-test that the mean ``gain`` is above 0 (1.0 without spread)."""
+    from scipy import stats
+
+    values = gain.numpy()
+    if len(values) < 2 or not values.std() > 0:
+        return 0.0 if len(values) and values.min() > 0 else 1.0
+    return float(stats.ttest_1samp(values, 0.0, alternative="greater").pvalue)
+
+
+def _window_losses(trainer, pl_module, criterion) -> torch.Tensor:
+    """``(N, C)`` validation loss of every held-out window per component (the mean over its
+    steps), in the module's loss units, the windows of every process together."""
     unit = torch.nan_to_num(pl_module._loss_unit, nan=1.0)
-    total, count = 0.0, 0
+    losses = []
     for batch in _validation_batches(trainer, pl_module):
         prediction = pl_module(batch.to_module_input(stage=ModuleStage.VALIDATE)).prediction[..., 0]
         loss = criterion(prediction / unit, batch.future_target / unit)  # (B, T, C)
-        total = total + loss.double().sum(dim=(0, 1)).cpu()
-        count += loss.shape[0] * loss.shape[1]
-    return trainer.strategy.reduce(total / max(count, 1), reduce_op="mean")
+        losses.append(loss.double().mean(dim=1).cpu())
+    local = torch.cat(losses) if losses else torch.zeros(0, unit.numel(), dtype=torch.float64)
+    if trainer.world_size > 1:  # the same choice in every process: all windows
+        local = trainer.strategy.all_gather(local).reshape(-1, local.shape[-1])
+    return local
 
 
 def _validation_batches(trainer: pl.Trainer, pl_module):

@@ -411,16 +411,18 @@ class RecurrentForecastModule(PLForecastingModule):
 
     @torch.no_grad()
     def set_correction_gate(self, keep) -> None:
-        """Keep (1) or drop (0) the network's correction of the baseline, per component.
+        """Weigh the network's correction of the baseline, per component: keep (1) or drop (0) it.
 
         ``BestEpoch`` drops it where, on the validation data, the trained network
         forecast a component worse than the baseline it corrects; that component is then
-        forecast as its seasonal-naive baseline, exactly.
+        forecast as its seasonal-naive baseline, exactly. A weight between 0 and 1
+        (``BestEpoch(correction_weights=...)``) forecasts the baseline plus that share of
+        the correction.
 
         Parameters
         ----------
         keep
-            ``(C,)`` booleans.
+            ``(C,)`` booleans, or weights in ``[0, 1]``.
         """
         self._correction_gate.copy_(torch.as_tensor(keep, dtype=self._correction_gate.dtype).reshape(-1))
 

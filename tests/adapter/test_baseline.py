@@ -174,6 +174,49 @@ def test_a_component_whose_correction_loses_on_validation_is_forecast_as_its_bas
     assert np.isfinite(model.predict(14).values()).all()
 
 
+def test_correction_weights_pick_the_blend_with_the_lowest_validation_loss():
+    """BestEpoch(correction_weights=...): per component, the weight of the correction whose
+    validation loss is lowest; the forecast is the baseline plus that share of the correction."""
+    noisy = 10 + np.sin(np.arange(300) * 2 * np.pi / 7) + np.random.default_rng(1).normal(size=300)
+    series = _monthly(noisy)
+    weights = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+    def fit(callback):
+        return GRUForecaster(input_chunk_length=14, output_chunk_length=7, n_epochs=3, random_state=0, season=[7],
+                             pl_trainer_kwargs={**QUIET_TRAINER, "callbacks": [callback]}).fit(series)
+
+    blend = fit(BestEpoch(correction_weights=weights))
+    gate = float(blend.model._correction_gate[0])
+    assert gate in weights
+    full = fit(BestEpoch(correction_weights=(0.0, 1.0)))  # same training, same seed: the same network
+    full.model.set_correction_gate([1.0])
+    base = fit(BestEpoch(correction_weights=(0.0, 1.0)))
+    base.model.set_correction_gate([0.0])
+    forecast, with_all, baseline = (m.predict(7).values().ravel() for m in (blend, full, base))
+    np.testing.assert_allclose(forecast, baseline + gate * (with_all - baseline), rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match="must ascend from 0"):
+        BestEpoch(correction_weights=(0.5, 1.0))
+
+
+def test_correction_evidence_drops_a_gain_the_held_out_windows_do_not_show():
+    from rnn_forecast.nn.early_stopping import _one_sided_p
+
+    assert _one_sided_p(torch.full((9,), 0.3, dtype=torch.float64)) == 0.0  # every window gains
+    assert _one_sided_p(torch.tensor([0.2, -0.2, 0.1, -0.1], dtype=torch.float64)) > 0.4  # no gain shown
+    assert _one_sided_p(torch.linspace(0.5, 1.5, 30, dtype=torch.float64)) < 1e-10
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        BestEpoch(correction_evidence=1.5)
+    # a level no noisy gain can pass: every correction is dropped, the forecast is the baseline exactly
+    series = _monthly(10 + np.sin(np.arange(300) * 2 * np.pi / 7) + np.random.default_rng(1).normal(size=300))
+    model = GRUForecaster(input_chunk_length=14, output_chunk_length=7, n_epochs=3, random_state=0, season=[7],
+                          pl_trainer_kwargs={**QUIET_TRAINER, "callbacks": [BestEpoch(correction_evidence=1e-300)]})
+    model.fit(series)
+    callback = next(cb for cb in model.trainer.callbacks if isinstance(cb, BestEpoch))
+    if callback.best_epoch:  # (epoch 0 is the baseline anyway)
+        assert float(model.model._correction_gate[0]) == 0.0
+    np.testing.assert_allclose(model.predict(14).values().ravel(), np.tile(series.values().ravel()[-7:], 2))
+
+
 def test_without_early_stopping_every_window_trains_and_the_last_epoch_stays():
     series = _monthly(np.sin(np.arange(200) * 2 * np.pi / 12) * 10 + np.arange(200) * 0.1)
     model = GRUForecaster(input_chunk_length=24, output_chunk_length=6, n_epochs=1, early_stopping=False,
