@@ -29,7 +29,6 @@ docs/speed.md explains them.
 from __future__ import annotations
 
 import argparse
-import logging
 import statistics
 import time
 import warnings
@@ -40,19 +39,25 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
-import pytorch_lightning as pl  # noqa: E402
 from darts.models import BlockRNNModel  # noqa: E402
 
 from benchmarks.tables import markdown_table, section  # noqa: E402
+from benchmarks.versus_darts import (  # noqa: E402
+    TRAINER,
+    fit_in_turns,
+    predict_latency,
+    quiet_loggers,
+    rolling_kwargs,
+    through_lightning,
+    timed,
+    warm_up_rolling,
+)
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 
-for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
-    logging.getLogger(name).setLevel(logging.ERROR)
+quiet_loggers()
 
 HORIZON = 96
-TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
-           "logger": False, "enable_checkpointing": False}
 RESULTS = Path(__file__).resolve().parent / "results"
 OURS = {"LSTM": LSTMForecaster, "GRU": GRUForecaster}
 
@@ -69,12 +74,6 @@ def contenders(cell: str, lookback: int) -> dict:
     }
 
 
-def seconds_of(fn) -> tuple[float, object]:
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
-
-
 def measure(lookback: int, windows: int, repeats: int, calls: int, data,
             forecasts: int | None = None) -> tuple[list[dict], dict]:
     """Rows of timings at one lookback, and the max |difference| of the two rolling paths.
@@ -85,43 +84,27 @@ def measure(lookback: int, windows: int, repeats: int, calls: int, data,
     split = ltsf_split(data.target, "weather", lookback=lookback)
     test = split.test if forecasts is None else split.test[: lookback + HORIZON - 1 + forecasts]
     makers = {**contenders("LSTM", lookback), **contenders("GRU", lookback)}
-    for make in makers.values():  # warm-up: imports, numba caches, oneDNN primitives
-        make().fit(split.train, max_samples_per_ts=64)
-    fit_s = {name: [] for name in makers}
-    fitted = {}
-    for _ in range(repeats):
-        for name, make in makers.items():  # interleaved: a drift of the machine hits all alike
-            model = make()
-            seconds, _ = seconds_of(lambda: model.fit(split.train, max_samples_per_ts=windows))
-            fit_s[name].append(seconds)
-            fitted[name] = model
+    fit_s, _, fitted = fit_in_turns(makers, split.train, windows, repeats, warm_up_windows=64)
     rows = [{"lookback": lookback, "measure": "fit s (1 epoch)", "model": name,
              "value": statistics.median(s), "repeats": len(s), "windows": windows}
             for name, s in fit_s.items()]
 
-    rolling = dict(start=lookback, start_format="position", forecast_horizon=HORIZON, stride=1,
-                   retrain=False, verbose=False)
     agreement = {}
-    timed = {name: model for name, model in fitted.items() if not name.endswith("(torch.nn)")}
-    for model in timed.values():  # the first rolling call pays one-off set-up costs
-        model.historical_forecasts(split.test[: lookback + 2 * HORIZON], **rolling)
-    for name, model in timed.items():
-        seconds, out = seconds_of(lambda: model.historical_forecasts(test, **rolling))
+    rolled = {name: model for name, model in fitted.items() if not name.endswith("(torch.nn)")}
+    warm_up_rolling(rolled, split.test, lookback, HORIZON)
+    for name, model in rolled.items():
+        (seconds,), _, out = timed(lambda model=model: model.historical_forecasts(
+            test, **rolling_kwargs(lookback, HORIZON)))
         rows.append({"lookback": lookback, "measure": "historical_forecasts s", "model": name,
                      "value": seconds, "repeats": 1, "windows": len(out)})
         if name.startswith("ours"):  # the same forecasts through Darts' Lightning path
-            slow_s, slow = seconds_of(lambda: model.historical_forecasts(
-                test, **rolling, predict_kwargs={"trainer": pl.Trainer(**TRAINER)}))
+            slow_s, count, agreement[name] = through_lightning(model, test, lookback, HORIZON, out)
             rows.append({"lookback": lookback, "measure": "historical_forecasts s",
-                         "model": name + " (Lightning trainer)", "value": slow_s, "repeats": 1,
-                         "windows": len(slow)})
-            agreement[name] = float(np.abs(out.values() - slow.values()).max())
+                         "model": name + " (Lightning trainer)", "value": slow_s, "repeats": 1, "windows": count})
 
-    for name, model in fitted.items():
-        model.predict(HORIZON, series=split.val)  # warm-up
-        latencies = [seconds_of(lambda: model.predict(HORIZON, series=split.val))[0] for _ in range(calls)]
+    for name, (median, _) in predict_latency(fitted, split.val, HORIZON, calls).items():
         rows.append({"lookback": lookback, "measure": "predict ms (1 series, n=96)", "model": name,
-                     "value": 1e3 * statistics.median(latencies), "repeats": calls, "windows": 1})
+                     "value": 1e3 * median, "repeats": calls, "windows": 1})
     return rows, agreement
 
 

@@ -21,13 +21,10 @@ docs/speed.md explains them.
 from __future__ import annotations
 
 import argparse
-import logging
 import statistics
-import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -36,16 +33,22 @@ warnings.filterwarnings("ignore")
 from darts.models import BlockRNNModel  # noqa: E402
 
 from benchmarks.tables import markdown_table, section  # noqa: E402
+from benchmarks.versus_darts import (  # noqa: E402
+    TRAINER,
+    fit_in_turns,
+    predict_latency,
+    quiet_loggers,
+    rolling_kwargs,
+    through_lightning,
+    timed,
+    warm_up_rolling,
+)
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
-from rnn_forecast.evaluation.costs import measure  # noqa: E402
 
-for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "darts"):
-    logging.getLogger(name).setLevel(logging.ERROR)
+quiet_loggers()
 
 LOOKBACK, HORIZON, HIDDEN, BATCH = 96, 96, 64, 64
-TRAINER = {"accelerator": "cpu", "enable_progress_bar": False, "enable_model_summary": False,
-           "logger": False, "enable_checkpointing": False}
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -66,33 +69,11 @@ def models(cell: str, seed: int) -> dict:
     }
 
 
-def timed(fn, repeats: int = 1):
-    """Wall seconds of each call, and the peak memory the calls added.
-
-    One memory measurement spans all the calls: its set-up (a full garbage collection,
-    a third of a second) must not come before every call of a millisecond.
-    """
-    seconds = []
-    with measure("cpu") as mem:
-        for _ in range(repeats):
-            start = time.perf_counter()
-            out = fn()
-            seconds.append(time.perf_counter() - start)
-    return seconds, mem.peak_mb, out
-
-
 def training(train, windows: int, repeats: int) -> tuple[list[dict], dict]:
     """Rows of training throughput, and the models of the last repeat, fitted."""
-    rows, factories, fitted = [], {**models("lstm", 0), **models("gru", 0)}, {}
-    for make in factories.values():  # warm-up: imports, kernel compilation caches
-        make().fit(train, max_samples_per_ts=2 * BATCH)
-    runs = {name: [] for name in factories}
-    memory = {}
-    for _ in range(repeats):
-        for name, make in factories.items():  # interleaved, so drifts hit all models alike
-            model = fitted[name] = make()
-            seconds, memory[name], _ = timed(lambda: model.fit(train, max_samples_per_ts=windows))
-            runs[name] += seconds
+    factories = {**models("lstm", 0), **models("gru", 0)}
+    runs, memory, fitted = fit_in_turns(factories, train, windows, repeats, warm_up_windows=2 * BATCH, memory=True)
+    rows = []
     for name, seconds in runs.items():
         best = min(seconds)
         rows.append({"measure": "train windows/s", "model": name, "value": windows / best,
@@ -102,47 +83,34 @@ def training(train, windows: int, repeats: int) -> tuple[list[dict], dict]:
 
 
 def prediction(fitted: dict, series, calls: int) -> list[dict]:
-    rows = []
-    for name, model in fitted.items():
-        model.predict(HORIZON, series=series)  # warm-up
-        seconds, mem, _ = timed(lambda: model.predict(HORIZON, series=series), calls)
-        rows.append({"measure": "predict ms (1 series, n=96)", "model": name,
-                     "value": 1e3 * statistics.median(seconds), "seconds": statistics.median(seconds),
-                     "median_s": statistics.median(seconds), "repeats": calls, "peak_added_mb": mem})
-    return rows
+    return [{"measure": "predict ms (1 series, n=96)", "model": name, "value": 1e3 * median,
+             "seconds": median, "median_s": median, "repeats": calls, "peak_added_mb": mem}
+            for name, (median, mem) in predict_latency(fitted, series, HORIZON, calls, memory=True).items()]
 
 
-def rolling(fitted: dict, test) -> list[dict]:
-    """Time ``historical_forecasts`` over every window of ``test``, both output layouts."""
-    rows, outputs = [], {}
-    kwargs = dict(start=LOOKBACK, start_format="position", forecast_horizon=HORIZON, stride=1, retrain=False,
-                  verbose=False)
+def rolling(fitted: dict, test) -> tuple[list[dict], dict]:
+    """Time ``historical_forecasts`` over every window of ``test``, both output layouts.
+
+    Returns the rows and, per cell, the max |difference| between our trainer-free rolling
+    forecasts and the same model's through a Lightning trainer.
+    """
+    rows, last_points = [], {}
     models = {name: model for name, model in fitted.items() if "(torch.nn)" not in name}
-    for model in models.values():  # the first rolling call pays one-off set-up costs
-        model.historical_forecasts(test[: LOOKBACK + 2 * HORIZON], **kwargs)
+    warm_up_rolling(models, test, LOOKBACK, HORIZON)
     for last_points_only in (True, False):
         for name, model in models.items():
-            seconds, mem, out = timed(lambda: model.historical_forecasts(
-                test, last_points_only=last_points_only, **kwargs))
-            count = len(out) if isinstance(out, list) else len(out)
+            seconds, mem, out = timed(lambda model=model: model.historical_forecasts(
+                test, last_points_only=last_points_only, **rolling_kwargs(LOOKBACK, HORIZON)), memory=True)
             rows.append({"measure": f"historical_forecasts s (last_points_only={last_points_only})",
                          "model": name, "value": seconds[0], "seconds": seconds[0],
                          "median_s": seconds[0], "repeats": 1, "peak_added_mb": mem,
-                         "forecasts": count})
-            outputs[(name, last_points_only)] = out
-    return rows
-
-
-def check_identical(model, test) -> float:
-    """Max |difference| between our trainer-free rolling forecasts and Lightning's."""
-    import pytorch_lightning as pl
-
-    kwargs = dict(start=LOOKBACK, start_format="position", forecast_horizon=HORIZON, stride=1,
-                  retrain=False, verbose=False)
-    fast = model.historical_forecasts(test, **kwargs)
-    slow = model.historical_forecasts(
-        test, **kwargs, predict_kwargs={"trainer": pl.Trainer(**TRAINER)})
-    return float(np.abs(fast.values() - slow.values()).max())
+                         "forecasts": len(out)})
+            if last_points_only and name.startswith("ours"):
+                last_points[name] = out
+    # after every timing, so that no Lightning run comes between two timed calls
+    differences = {name.split()[1]: through_lightning(models[name], test, LOOKBACK, HORIZON, out)[2]
+                   for name, out in last_points.items()}
+    return rows, differences
 
 
 def ratios(rows: list[dict]) -> list[str]:
@@ -183,8 +151,8 @@ def main(argv=None) -> None:
     rows, fitted = training(split.train, windows, repeats)
     rows += prediction(fitted, split.val, calls)
     test = split.test if forecasts is None else split.test[: LOOKBACK + HORIZON - 1 + forecasts]
-    rows += rolling(fitted, test)
-    differences = {cell: check_identical(fitted[f"ours {cell}"], test) for cell in ("LSTM", "GRU")}
+    rolled, differences = rolling(fitted, test)
+    rows += rolled
 
     frame = pd.DataFrame(rows)
     summary = ratios(rows)
