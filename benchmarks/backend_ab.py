@@ -35,8 +35,9 @@ import pandas as pd
 
 warnings.filterwarnings("ignore")
 
-from benchmarks.default_speed import HORIZON, TRAINER, seconds_of  # noqa: E402
+from benchmarks.default_speed import HORIZON  # noqa: E402
 from benchmarks.tables import markdown_table, section  # noqa: E402
+from benchmarks.versus_darts import TRAINER, timed  # noqa: E402
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 
@@ -46,7 +47,7 @@ CLASSES = {"LSTM": LSTMForecaster, "GRU": GRUForecaster}
 
 
 def seconds(fn) -> float:
-    return seconds_of(fn)[0]
+    return timed(fn)[0][0]
 
 
 def measure(cell: str, lookback: int, data, windows: int, rolling: int, repeats: int) -> list[dict]:
