@@ -41,21 +41,12 @@ warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel  # noqa: E402
 
+from benchmarks import versus_darts as vs  # noqa: E402
 from benchmarks.tables import markdown_table, section  # noqa: E402
-from benchmarks.versus_darts import (  # noqa: E402
-    TRAINER,
-    fit_in_turns,
-    predict_latency,
-    quiet_loggers,
-    rolling_kwargs,
-    through_lightning,
-    timed,
-    warm_up_rolling,
-)
 from rnn_forecast import GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 
-quiet_loggers()
+vs.quiet_loggers()
 
 HORIZON = 96
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -65,7 +56,7 @@ OURS = {"LSTM": LSTMForecaster, "GRU": GRUForecaster}
 def contenders(cell: str, lookback: int) -> dict:
     """Constructors of both sides for one cell, with nothing but the user's arguments."""
     common = dict(input_chunk_length=lookback, output_chunk_length=HORIZON, n_epochs=1, random_state=0,
-                  pl_trainer_kwargs=dict(TRAINER))
+                  pl_trainer_kwargs=dict(vs.TRAINER))
     return {
         f"darts BlockRNN {cell}": lambda: BlockRNNModel(model=cell, **common),
         f"ours {cell}": lambda: OURS[cell](**common),
@@ -84,25 +75,25 @@ def measure(lookback: int, windows: int, repeats: int, calls: int, data,
     split = ltsf_split(data.target, "weather", lookback=lookback)
     test = split.test if forecasts is None else split.test[: lookback + HORIZON - 1 + forecasts]
     makers = {**contenders("LSTM", lookback), **contenders("GRU", lookback)}
-    fit_s, _, fitted = fit_in_turns(makers, split.train, windows, repeats, warm_up_windows=64)
+    fit_s, _, fitted = vs.fit_in_turns(makers, split.train, windows, repeats, warm_up_windows=64)
     rows = [{"lookback": lookback, "measure": "fit s (1 epoch)", "model": name,
              "value": statistics.median(s), "repeats": len(s), "windows": windows}
             for name, s in fit_s.items()]
 
     agreement = {}
     rolled = {name: model for name, model in fitted.items() if not name.endswith("(torch.nn)")}
-    warm_up_rolling(rolled, split.test, lookback, HORIZON)
+    vs.warm_up_rolling(rolled, split.test, lookback, HORIZON)
     for name, model in rolled.items():
-        (seconds,), _, out = timed(lambda model=model: model.historical_forecasts(
-            test, **rolling_kwargs(lookback, HORIZON)))
+        (seconds,), _, out = vs.timed(lambda model=model: model.historical_forecasts(
+            test, **vs.rolling_kwargs(lookback, HORIZON)))
         rows.append({"lookback": lookback, "measure": "historical_forecasts s", "model": name,
                      "value": seconds, "repeats": 1, "windows": len(out)})
         if name.startswith("ours"):  # the same forecasts through Darts' Lightning path
-            slow_s, count, agreement[name] = through_lightning(model, test, lookback, HORIZON, out)
+            slow_s, count, agreement[name] = vs.through_lightning(model, test, lookback, HORIZON, out)
             rows.append({"lookback": lookback, "measure": "historical_forecasts s",
                          "model": name + " (Lightning trainer)", "value": slow_s, "repeats": 1, "windows": count})
 
-    for name, (median, _) in predict_latency(fitted, split.val, HORIZON, calls).items():
+    for name, (median, _) in vs.predict_latency(fitted, split.val, HORIZON, calls).items():
         rows.append({"lookback": lookback, "measure": "predict ms (1 series, n=96)", "model": name,
                      "value": 1e3 * median, "repeats": calls, "windows": 1})
     return rows, agreement

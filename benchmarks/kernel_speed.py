@@ -32,21 +32,12 @@ warnings.filterwarnings("ignore")
 
 from darts.models import BlockRNNModel  # noqa: E402
 
+from benchmarks import versus_darts as vs  # noqa: E402
 from benchmarks.tables import markdown_table, section  # noqa: E402
-from benchmarks.versus_darts import (  # noqa: E402
-    TRAINER,
-    fit_in_turns,
-    predict_latency,
-    quiet_loggers,
-    rolling_kwargs,
-    through_lightning,
-    timed,
-    warm_up_rolling,
-)
 from rnn_forecast import POINTWISE, GRUForecaster, LSTMForecaster  # noqa: E402
 from rnn_forecast.datasets import load_weather, ltsf_split  # noqa: E402
 
-quiet_loggers()
+vs.quiet_loggers()
 
 LOOKBACK, HORIZON, HIDDEN, BATCH = 96, 96, 64, 64
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -59,7 +50,7 @@ def models(cell: str, seed: int) -> dict:
     BlockRNNModel has, so that the ratio measures the kernels, not the design.
     """
     common = dict(input_chunk_length=LOOKBACK, output_chunk_length=HORIZON, hidden_dim=HIDDEN,
-                  batch_size=BATCH, n_epochs=1, random_state=seed, pl_trainer_kwargs=TRAINER)
+                  batch_size=BATCH, n_epochs=1, random_state=seed, pl_trainer_kwargs=vs.TRAINER)
     ours = LSTMForecaster if cell == "lstm" else GRUForecaster
     same = dict(POINTWISE, loss_fn=torch.nn.MSELoss())
     return {
@@ -72,7 +63,7 @@ def models(cell: str, seed: int) -> dict:
 def training(train, windows: int, repeats: int) -> tuple[list[dict], dict]:
     """Rows of training throughput, and the models of the last repeat, fitted."""
     factories = {**models("lstm", 0), **models("gru", 0)}
-    runs, memory, fitted = fit_in_turns(factories, train, windows, repeats, warm_up_windows=2 * BATCH, memory=True)
+    runs, memory, fitted = vs.fit_in_turns(factories, train, windows, repeats, warm_up_windows=2 * BATCH, memory=True)
     rows = []
     for name, seconds in runs.items():
         best = min(seconds)
@@ -85,7 +76,7 @@ def training(train, windows: int, repeats: int) -> tuple[list[dict], dict]:
 def prediction(fitted: dict, series, calls: int) -> list[dict]:
     return [{"measure": "predict ms (1 series, n=96)", "model": name, "value": 1e3 * median,
              "seconds": median, "median_s": median, "repeats": calls, "peak_added_mb": mem}
-            for name, (median, mem) in predict_latency(fitted, series, HORIZON, calls, memory=True).items()]
+            for name, (median, mem) in vs.predict_latency(fitted, series, HORIZON, calls, memory=True).items()]
 
 
 def rolling(fitted: dict, test) -> tuple[list[dict], dict]:
@@ -96,11 +87,11 @@ def rolling(fitted: dict, test) -> tuple[list[dict], dict]:
     """
     rows, last_points = [], {}
     models = {name: model for name, model in fitted.items() if "(torch.nn)" not in name}
-    warm_up_rolling(models, test, LOOKBACK, HORIZON)
+    vs.warm_up_rolling(models, test, LOOKBACK, HORIZON)
     for last_points_only in (True, False):
         for name, model in models.items():
-            seconds, mem, out = timed(lambda model=model: model.historical_forecasts(
-                test, last_points_only=last_points_only, **rolling_kwargs(LOOKBACK, HORIZON)), memory=True)
+            seconds, mem, out = vs.timed(lambda model=model: model.historical_forecasts(
+                test, last_points_only=last_points_only, **vs.rolling_kwargs(LOOKBACK, HORIZON)), memory=True)
             rows.append({"measure": f"historical_forecasts s (last_points_only={last_points_only})",
                          "model": name, "value": seconds[0], "seconds": seconds[0],
                          "median_s": seconds[0], "repeats": 1, "peak_added_mb": mem,
@@ -108,7 +99,7 @@ def rolling(fitted: dict, test) -> tuple[list[dict], dict]:
             if last_points_only and name.startswith("ours"):
                 last_points[name] = out
     # after every timing, so that no Lightning run comes between two timed calls
-    differences = {name.split()[1]: through_lightning(models[name], test, LOOKBACK, HORIZON, out)[2]
+    differences = {name.split()[1]: vs.through_lightning(models[name], test, LOOKBACK, HORIZON, out)[2]
                    for name, out in last_points.items()}
     return rows, differences
 
