@@ -180,7 +180,8 @@ ENTRIES: tuple[PrivateName, ...] = (
                 kwargs=("series_idx", "series", "shift", "input_chunk_length", "output_chunk_length",
                         "end_of_output_idx", "past_covariates", "future_covariates", "sample_weight", "n")),
     # -- not an underscore name, but an implementation detail all the same ------------------
-    _hook("predict.__wrapped__", "deterministic predict calls skip @random_method's forked torch RNG"),
+    _hook("predict.__wrapped__", "deterministic predict calls skip @random_method: torch's global "
+          "generator and the model's random instance stay untouched"),
 )
 
 

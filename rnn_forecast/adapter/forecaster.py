@@ -795,9 +795,10 @@ class RNNForecaster(MixedCovariatesTorchModel):
         )
         predict, exclusive = super().predict, exclusive_prediction(self.model)
         if self._deterministic_call(num_samples, mc_dropout, kwargs):
-            # Darts wraps predict in a forked torch RNG (@random_method), which costs as
-            # much as a whole forecast; a deterministic forecast draws no random numbers
-            # (and its trainer-free path holds the network's lock itself)
+            # Darts' @random_method seeds torch's global generator (which every thread
+            # shares; on a CPU build a sizeable share of a small forecast) from the
+            # model's random instance. A deterministic forecast draws no random numbers,
+            # so it touches neither (its trainer-free path holds the network's lock itself)
             predict, exclusive = partial(TorchForecastingModel.predict.__wrapped__, self), contextlib.nullcontext()
         with exclusive:  # thread safety: rnn_forecast/adapter/inference.py
             return predict(
@@ -979,26 +980,29 @@ def _fixed_cell_doc(cell: str) -> str:
     )
 
 
-class LSTMForecaster(RNNForecaster):
+class _FixedCellForecaster(RNNForecaster):
+    """An :class:`RNNForecaster` whose subclass fixes ``cell`` (the class attribute ``fixed_cell``)."""
+
+    fixed_cell: str
+
+    def __init__(self, *args, **kwargs):
+        if "cell" in kwargs:
+            raise TypeError(
+                f"{type(self).__name__} always uses cell={self.fixed_cell!r}; use RNNForecaster(cell=...)."
+            )
+        super().__init__(*args, cell=self.fixed_cell, **kwargs)
+
+    __init__.__signature__ = _signature_without_cell()
+
+
+class LSTMForecaster(_FixedCellForecaster):
     __doc__ = _fixed_cell_doc("lstm")
-
-    def __init__(self, *args, **kwargs):
-        if "cell" in kwargs:
-            raise TypeError("LSTMForecaster always uses an LSTM; use RNNForecaster(cell=...).")
-        super().__init__(*args, cell="lstm", **kwargs)
-
-    __init__.__signature__ = _signature_without_cell()
+    fixed_cell = "lstm"
 
 
-class GRUForecaster(RNNForecaster):
+class GRUForecaster(_FixedCellForecaster):
     __doc__ = _fixed_cell_doc("gru")
-
-    def __init__(self, *args, **kwargs):
-        if "cell" in kwargs:
-            raise TypeError("GRUForecaster always uses a GRU; use RNNForecaster(cell=...).")
-        super().__init__(*args, cell="gru", **kwargs)
-
-    __init__.__signature__ = _signature_without_cell()
+    fixed_cell = "gru"
 
 
 # Darts loads models with an allow-list of classes; ours must be on it so that a plain

@@ -105,12 +105,12 @@ def stationary_components(series) -> np.ndarray:
     Parameters
     ----------
     series
-        A Darts ``TimeSeries`` or a sequence of them, all with ``C`` components.
+        As for :func:`reference_statistics`.
 
     Returns
     -------
     numpy.ndarray
-        ``(C,)`` booleans.
+        ``(C,)`` booleans, one per component.
     """
     from darts.utils.statistics import stationarity_test_adf, stationarity_test_kpss
 

@@ -76,6 +76,15 @@ def _sigmoid(x):
     return _HALF + _HALF * _tanh(_HALF * x)
 
 
+@numba.njit(inline="always", **_FLAGS)
+def _start(gx, gates, h0, hs):
+    """What each forward kernel starts with: ``hs[:, 0] = h0``; returns ``B, T, H``,
+    ``h`` (a copy of ``h0``) and the ``(B, gates * H)`` buffer for ``h W_hh^T``."""
+    B, T, G = gx.shape
+    hs[:, 0] = h0
+    return B, T, G // gates, h0.copy(), np.empty((B, G), gx.dtype)
+
+
 @_jit
 def _gru_forward_rows(w_hh_t, b_hn, gx, h0, hs, rz, ghn, n):
     """GRU steps for a block of rows. ``gx (B,T,3H)``: ``x W_ih^T + b_ih + (b_hr, b_hz, 0)``.
@@ -83,11 +92,7 @@ def _gru_forward_rows(w_hh_t, b_hn, gx, h0, hs, rz, ghn, n):
     Writes ``hs (B,T+1,H)`` (``hs[:, 0] = h0``), the gates ``rz (B,T,2H)``, ``n (B,T,H)``
     and ``ghn = W_hn h + b_hn (B,T,H)``; ``w_hh_t`` is ``W_hh^T`` ``(H, 3H)``.
     """
-    B, T, H3 = gx.shape
-    H = H3 // 3
-    h = h0.copy()
-    hs[:, 0] = h0
-    gh = np.empty((B, H3), gx.dtype)
+    B, T, H, h, gh = _start(gx, 3, h0, hs)
     for t in range(T):
         np.dot(h, w_hh_t, gh)
         for b in range(B):
@@ -105,11 +110,7 @@ def _gru_forward_rows(w_hh_t, b_hn, gx, h0, hs, rz, ghn, n):
 @_jit
 def _gru_infer_rows(w_hh_t, b_hn, gx, h0, hs):
     """:func:`_gru_forward_rows` without the gates backward needs (inference): ``hs`` only."""
-    B, T, H3 = gx.shape
-    H = H3 // 3
-    h = h0.copy()
-    hs[:, 0] = h0
-    gh = np.empty((B, H3), gx.dtype)
+    B, T, H, h, gh = _start(gx, 3, h0, hs)
     rz, n = np.empty(2 * H, gx.dtype), np.empty(H, gx.dtype)
     for t in range(T):
         np.dot(h, w_hh_t, gh)
@@ -188,12 +189,9 @@ def _lstm_forward_rows(w_hh_t, gx, h0, c0, hs, cs, gates, tanh_c):
 
     Writes ``hs, cs (B,T+1,H)``, the activated ``gates (B,T,4H)`` and ``tanh(c_t)``.
     """
-    B, T, H4 = gx.shape
-    H = H4 // 4
-    h, c = h0.copy(), c0.copy()
-    hs[:, 0] = h0
+    B, T, H, h, pre = _start(gx, 4, h0, hs)
+    c = c0.copy()
     cs[:, 0] = c0
-    pre = np.empty((B, H4), gx.dtype)
     for t in range(T):
         np.dot(h, w_hh_t, pre)
         for b in range(B):
@@ -215,13 +213,9 @@ def _lstm_forward_rows(w_hh_t, gx, h0, c0, hs, cs, gates, tanh_c):
 @_jit
 def _lstm_infer_rows(w_hh_t, gx, h0, c0, hs, c_last):
     """:func:`_lstm_forward_rows` without what backward needs (inference): ``hs``, last ``c``."""
-    B, T, H4 = gx.shape
-    H = H4 // 4
-    h = h0.copy()
+    B, T, H, h, pre = _start(gx, 4, h0, hs)
     c_last[:] = c0
-    hs[:, 0] = h0
-    pre = np.empty((B, H4), gx.dtype)
-    g = np.empty(H4, gx.dtype)
+    g = np.empty(4 * H, gx.dtype)
     for t in range(T):
         np.dot(h, w_hh_t, pre)
         for b in range(B):
@@ -355,12 +349,9 @@ def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
 
-def _grad_all(d_all: torch.Tensor | None, like: np.ndarray) -> np.ndarray:
-    if d_all is None:
-        zeros = _WORKSPACE.take(*like.shape)
-        zeros.fill(0)
-        return zeros
-    return _np(d_all)
+def _state_grad(d: torch.Tensor | None, B: int, H: int) -> np.ndarray:
+    """A writable copy of the gradient w.r.t. a last state (zeros if none flowed back)."""
+    return np.zeros((B, H), _F) if d is None else _np(d).copy()
 
 
 def _sum_outer(grads: np.ndarray, states: np.ndarray, bias: bool) -> torch.Tensor:
@@ -381,96 +372,108 @@ def _sum_outer(grads: np.ndarray, states: np.ndarray, bias: bool) -> torch.Tenso
     return out
 
 
-def _state_grad(d: torch.Tensor | None, B: int, H: int) -> np.ndarray:
-    """A writable copy of the gradient w.r.t. a last state (zeros if none flowed back)."""
-    return np.zeros((B, H), _F) if d is None else _np(d).copy()
+class _GRUSteps:
+    """The GRU's kernels behind :class:`_Recurrence`: state ``(h,)``; ``b_hn (H,)`` apart.
 
-
-def _begin(gx: torch.Tensor, w_hh: torch.Tensor, gates: int):
-    """What every forward starts with: ``B, T, H``, the lent ``hs (B,T+1,H)``, ``W_hh``, blocks."""
-    B, T, G = gx.shape
-    H = G // gates
-    return B, T, H, _WORKSPACE.lend(B, T + 1, H), _np(w_hh), _row_blocks(B)
-
-
-def _end_backward(ctx, internal: tuple, d_all: torch.Tensor | None, grads: np.ndarray) -> None:
-    """Give back the internal buffers (and the zeros that stood in for ``d_all``)."""
-    _WORKSPACE.give(*internal, *([grads] if d_all is None else []))
-    del ctx.state
-
-
-class _GRURecurrence(torch.autograd.Function):
-    """``(gx (B,T,3H), h0 (B,H), w_hh (3H,H), b_hn (H,)) -> (outputs (B,T,H), h_T (B,H))``.
-
-    ``trainable``: whether backward may follow (else the lighter inference kernel runs).
+    ``b_hn`` is the one bias outside ``gx``: it is multiplied by the reset gate.
     """
 
-    @staticmethod
-    def forward(ctx, gx, h0, w_hh, b_hn, trainable):
-        B, T, H, hs, w, blocks = _begin(gx, w_hh, 3)
-        args = (np.ascontiguousarray(w.T), _np(b_hn), _np(gx), _np(h0), hs)
-        with _single_threaded_blas():
-            if trainable:
-                rz, ghn, n = _WORKSPACE.take(B, T, 2 * H), _WORKSPACE.take(B, T, H), _WORKSPACE.take(B, T, H)
-                _gru_forward(blocks, *args, rz, ghn, n)
-                ctx.state = (hs, rz, ghn, n, w, blocks)
-            else:
-                _gru_infer(blocks, *args)
-        ctx.set_materialize_grads(False)
-        out = torch.from_numpy(hs)
-        return out[:, 1:], out[:, T]
+    gates = 3
 
     @staticmethod
-    def backward(ctx, d_all, d_last):
-        hs, rz, ghn, n, w, blocks = ctx.state
+    def run(blocks, w_t, b_hn, gx, state0, hs, trainable):
+        """Fill ``hs (B,T+1,H)``; return the buffers backward needs and the states after ``h``."""
+        B, T, H = gx.shape[0], gx.shape[1], hs.shape[2]
+        args = (w_t, _np(b_hn), gx, _np(state0[0]), hs)
+        if not trainable:
+            _gru_infer(blocks, *args)
+            return None, ()
+        saved = (_WORKSPACE.take(B, T, 2 * H), _WORKSPACE.take(B, T, H), _WORKSPACE.take(B, T, H))
+        _gru_forward(blocks, *args, *saved)  # rz, ghn, n
+        return saved, ()
+
+    @staticmethod
+    def grad(blocks, w, grads, d_state, hs, saved):
+        """Run backward; ``d_state`` is updated in place to the gradients w.r.t. the first state.
+
+        Returns ``d_gx`` (lent), the gradient w.r.t. ``h W_hh^T`` and the buffers to give back.
+        """
+        rz, ghn, n = saved
         B, T, H = n.shape
-        dh = _state_grad(d_last, B, H)
         d_gx, d_gh = _WORKSPACE.lend(B, T, 3 * H), _WORKSPACE.take(B, T, 3 * H)
-        grads = _grad_all(d_all, n)
-        with _single_threaded_blas():
-            _gru_backward(blocks, w, grads, dh, hs, rz, ghn, n, d_gx, d_gh)
-        d_wb = _sum_outer(d_gh, hs[:, :-1], bias=True)
-        d_w, d_b_hn = d_wb[:, :H], d_wb[2 * H :, H]
-        _end_backward(ctx, (rz, ghn, n, d_gh), d_all, grads)
-        return torch.from_numpy(d_gx), torch.from_numpy(dh), d_w, d_b_hn, None
+        _gru_backward(blocks, w, grads, d_state[0], hs, rz, ghn, n, d_gx, d_gh)
+        return d_gx, d_gh, (*saved, d_gh)
 
 
-class _LSTMRecurrence(torch.autograd.Function):
-    """``(gx (B,T,4H), h0, c0 (B,H), w_hh (4H,H)) -> (outputs (B,T,H), h_T, c_T)``.
+class _LSTMSteps:
+    """The LSTM's kernels behind :class:`_Recurrence`: state ``(h, c)``, all biases in ``gx``."""
 
-    ``trainable``: whether backward may follow (else the lighter inference kernel runs).
+    gates = 4
+
+    @staticmethod
+    def run(blocks, w_t, no_bias, gx, state0, hs, trainable):
+        """Fill ``hs (B,T+1,H)``; return the buffers backward needs and the states after ``h``."""
+        B, T, H = gx.shape[0], gx.shape[1], hs.shape[2]
+        args = (w_t, gx, _np(state0[0]), _np(state0[1]), hs)
+        if not trainable:
+            c_last = np.empty((B, H), _F)
+            _lstm_infer(blocks, *args, c_last)
+            return None, (c_last,)
+        cs = _WORKSPACE.lend(B, T + 1, H)
+        gates, tanh_c = _WORKSPACE.take(B, T, 4 * H), _WORKSPACE.take(B, T, H)
+        _lstm_forward(blocks, *args, cs, gates, tanh_c)
+        return (cs, gates, tanh_c), (cs[:, T],)
+
+    @staticmethod
+    def grad(blocks, w, grads, d_state, hs, saved):
+        """As :meth:`_GRUSteps.grad`; the gates' gradient is both ``d_gx`` and that of ``h W_hh^T``."""
+        cs, gates, tanh_c = saved
+        d_gates = _WORKSPACE.lend(*gates.shape)
+        _lstm_backward(blocks, w, grads, *d_state, cs, gates, tanh_c, d_gates)
+        return d_gates, d_gates, (gates, tanh_c)
+
+
+class _Recurrence(torch.autograd.Function):
+    """``(steps, trainable, gx (B,T,G), w_hh (G,H), bias, *state0 (B,H)) -> (out (B,T,H), *state_T)``.
+
+    ``steps`` is :class:`_GRUSteps` or :class:`_LSTMSteps` (``G = steps.gates * H``);
+    ``bias`` is a recurrent bias kept out of ``gx`` (``(H,)``, the GRU's ``b_hn``) or
+    ``None``. ``trainable``: whether backward may follow (else the lighter inference
+    kernel runs).
     """
 
     @staticmethod
-    def forward(ctx, gx, h0, c0, w_hh, trainable):
-        B, T, H, hs, w, blocks = _begin(gx, w_hh, 4)
-        args = (np.ascontiguousarray(w.T), _np(gx), _np(h0), _np(c0), hs)
+    def forward(ctx, steps, trainable, gx, w_hh, bias, *state0):
+        B, T, G = gx.shape
+        H = G // steps.gates
+        hs, w, blocks = _WORKSPACE.lend(B, T + 1, H), _np(w_hh), _row_blocks(B)
         with _single_threaded_blas():
-            if trainable:
-                cs = _WORKSPACE.lend(B, T + 1, H)
-                gates, tanh_c = _WORKSPACE.take(B, T, 4 * H), _WORKSPACE.take(B, T, H)
-                _lstm_forward(blocks, *args, cs, gates, tanh_c)
-                ctx.state = (hs, cs, gates, tanh_c, w, blocks)
-                c_last = cs[:, T]
-            else:
-                c_last = np.empty((B, H), _F)
-                _lstm_infer(blocks, *args, c_last)
+            saved, rest = steps.run(blocks, np.ascontiguousarray(w.T), bias, _np(gx), state0, hs, trainable)
+        if trainable:
+            ctx.state = (steps, hs, saved, w, blocks, bias is not None)
         ctx.set_materialize_grads(False)
         out = torch.from_numpy(hs)
-        return out[:, 1:], out[:, T], torch.from_numpy(c_last)
+        return out[:, 1:], out[:, T], *(torch.from_numpy(a) for a in rest)
 
     @staticmethod
-    def backward(ctx, d_all, d_h_last, d_c_last):
-        hs, cs, gates, tanh_c, w, blocks = ctx.state
-        B, T, H = tanh_c.shape
-        dh, dc = _state_grad(d_h_last, B, H), _state_grad(d_c_last, B, H)
-        d_gates = _WORKSPACE.lend(B, T, 4 * H)
-        grads = _grad_all(d_all, tanh_c)
+    def backward(ctx, d_all, *d_last):
+        steps, hs, saved, w, blocks, has_bias = ctx.state
+        B, T1, H = hs.shape
+        d_state = [_state_grad(d, B, H) for d in d_last]
+        if d_all is None:
+            grads = _WORKSPACE.take(B, T1 - 1, H)
+            grads.fill(0)
+        else:
+            grads = _np(d_all)
         with _single_threaded_blas():
-            _lstm_backward(blocks, w, grads, dh, dc, cs, gates, tanh_c, d_gates)
-        d_w = _sum_outer(d_gates, hs[:, :-1], bias=False)  # the biases' gradient flows through gx
-        _end_backward(ctx, (gates, tanh_c), d_all, grads)
-        return torch.from_numpy(d_gates), torch.from_numpy(dh), torch.from_numpy(dc), d_w, None
+            d_gx, d_gh, internal = steps.grad(blocks, w, grads, d_state, hs, saved)
+        # one GEMM for W_hh's gradient (and the bias kept out of gx, as a column of ones)
+        d_wb = _sum_outer(d_gh, hs[:, :-1], bias=has_bias)
+        d_bias = d_wb[-H:, H] if has_bias else None
+        _WORKSPACE.give(*internal, *([grads] if d_all is None else []))
+        del ctx.state
+        return (None, None, torch.from_numpy(d_gx), d_wb[:, :H], d_bias,
+                *(torch.from_numpy(d) for d in d_state))
 
 
 # -- one layer per cell: the kernels of the registry (rnn_forecast.nn.cells.Cell.fused) ----
@@ -485,7 +488,7 @@ def gru_layer(x, w_ih, w_hh, b_ih, b_hh, state, trainable):
     # b_hn stays apart: it is multiplied by the reset gate
     b_rz = torch.cat([b_hh[: 2 * H], b_hh.new_zeros(H)])
     gx = F.linear(x, w_ih, b_ih + b_rz)
-    out, h = _GRURecurrence.apply(gx, state[0], w_hh, b_hh[2 * H :], trainable)
+    out, h = _Recurrence.apply(_GRUSteps, trainable, gx, w_hh, b_hh[2 * H :], state[0])
     return out, (h,)
 
 
@@ -495,5 +498,5 @@ def lstm_layer(x, w_ih, w_hh, b_ih, b_hh, state, trainable):
     Returns ``output (B,T,H)`` and ``(h_T, c_T)``.
     """
     gx = F.linear(x, w_ih, b_ih + b_hh)
-    out, h, c = _LSTMRecurrence.apply(gx, state[0], state[1], w_hh, trainable)
+    out, h, c = _Recurrence.apply(_LSTMSteps, trainable, gx, w_hh, None, state[0], state[1])
     return out, (h, c)

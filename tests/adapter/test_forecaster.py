@@ -39,7 +39,7 @@ def test_fixed_cell_classes_share_one_implementation():
     assert "cell" not in params and "hidden_dim" in params
     assert GRUForecaster(input_chunk_length=4, output_chunk_length=2).cell == "gru"
     assert LSTMForecaster(input_chunk_length=4, output_chunk_length=2).cell == "lstm"
-    with pytest.raises(TypeError, match="always uses a GRU"):
+    with pytest.raises(TypeError, match="always uses cell='gru'"):
         GRUForecaster(input_chunk_length=4, output_chunk_length=2, cell="lstm")
     lstm = LSTMForecaster(input_chunk_length=4, output_chunk_length=2, hidden_dim=8)
     assert type(lstm.untrained_model()) is LSTMForecaster
@@ -100,3 +100,23 @@ def test_what_fit_measures_for_the_network_is_never_left_on_the_model():
     assert "_fit_context" not in vars(model) and not model.model_created
     model.fit(make_series())
     assert "_fit_context" not in vars(model) and model.model_created
+
+
+def test_a_deterministic_forecast_leaves_every_random_state_alone():
+    """Deterministic ``predict`` calls skip Darts' ``@random_method``: they neither seed
+    torch's global generator (shared by every thread) nor draw from the model's own random
+    instance, so the Monte Carlo dropout forecasts that follow are those of a model never asked."""
+    import torch
+
+    series = make_series(length=120, n_components=1)
+    kwargs = dict(input_chunk_length=12, output_chunk_length=4, hidden_dim=8, hidden_fc_sizes=[8], dropout=0.3,
+                  n_epochs=1, random_state=0, pl_trainer_kwargs=dict(QUIET_TRAINER))
+    asked, untouched = GRUForecaster(**kwargs).fit(series), GRUForecaster(**kwargs).fit(series)
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    asked.predict(4)
+    asked.predict(4, series=series[:60])
+    np.testing.assert_array_equal(torch.get_rng_state().numpy(), before.numpy())
+    sampled = asked.predict(4, num_samples=20, mc_dropout=True).all_values()
+    assert sampled.std(axis=2).min() > 0  # dropout is on: the samples differ
+    np.testing.assert_array_equal(sampled, untouched.predict(4, num_samples=20, mc_dropout=True).all_values())
