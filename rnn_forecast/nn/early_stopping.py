@@ -168,7 +168,10 @@ def validation_loss(trainer: pl.Trainer, pl_module) -> float | None:
         count += size
     if count == 0:
         return None
-    return float(trainer.strategy.reduce(total / count, reduce_op="mean"))
+    mean = total / count
+    if trainer.world_size > 1:  # on the module's device: NCCL (multi-GPU DDP) reduces CUDA tensors only
+        mean = trainer.strategy.reduce(mean.to(pl_module.device), reduce_op="mean")
+    return float(mean)
 
 
 def keep_better_corrections(trainer: pl.Trainer, pl_module, weights: tuple[float, ...] = CORRECTION_WEIGHTS,
@@ -228,8 +231,8 @@ def _window_losses(trainer, pl_module, criterion) -> torch.Tensor:
         loss = criterion(prediction / unit, batch.future_target / unit)  # (B, T, C)
         losses.append(loss.double().mean(dim=1).cpu())
     local = torch.cat(losses) if losses else torch.zeros(0, unit.numel(), dtype=torch.float64)
-    if trainer.world_size > 1:  # the same choice in every process: all windows
-        local = trainer.strategy.all_gather(local).reshape(-1, local.shape[-1])
+    if trainer.world_size > 1:  # the same choice in every process: all windows (on the module's device, as above)
+        local = trainer.strategy.all_gather(local.to(pl_module.device)).reshape(-1, local.shape[-1]).cpu()
     return local
 
 

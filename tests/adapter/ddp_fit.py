@@ -1,6 +1,7 @@
 """Fit a small GRU forecaster in one process or with Lightning DDP on 2 CPU processes.
 
-Run by tests/adapter/test_distributed.py as ``python tests/adapter/ddp_fit.py {single|ddp} OUT.npy``:
+Run by tests/adapter/test_distributed.py as ``python tests/adapter/ddp_fit.py MODE OUT.npy``
+(MODE ``single``, ``ddp``, or ``ddp-held-out``: DDP with the default held-out tail):
 Lightning's ``ddp`` strategy starts the second process by re-running this script, so it
 cannot run inside pytest's own process. Rank 0 saves the forecast to ``OUT.npy``.
 
@@ -20,6 +21,7 @@ import pytorch_lightning as pl
 from torch.utils.data import DistributedSampler
 
 from rnn_forecast import GRUForecaster
+from rnn_forecast.nn.early_stopping import BestEpoch
 from rnn_forecast.tools.testing import ICL, OCL, QUIET_TRAINER, make_series
 
 WINDOWS, BATCH, SEED = 64, 16, 0
@@ -28,7 +30,7 @@ WINDOWS, BATCH, SEED = 64, 16, 0
 def main(mode: str, out: str) -> None:
     series = make_series(length=ICL + OCL + WINDOWS - 1, n_components=1)
     trainer = dict(QUIET_TRAINER)
-    if mode == "ddp":
+    if mode.startswith("ddp"):
         trainer.update(strategy="ddp", devices=2, num_nodes=1)
         batch, loader = BATCH // 2, {}
     else:
@@ -36,10 +38,16 @@ def main(mode: str, out: str) -> None:
         order = DistributedSampler(range(WINDOWS), num_replicas=1, rank=0, shuffle=True, seed=SEED)
         batch, loader = BATCH, {"shuffle": False, "sampler": order}
     # early_stopping=False: the held-out tail would take windows the sampler above counts on
+    held_out = mode == "ddp-held-out"
     model = GRUForecaster(input_chunk_length=ICL, output_chunk_length=OCL, hidden_dim=8, n_epochs=3,
                           batch_size=batch, random_state=SEED, pl_trainer_kwargs=trainer,
-                          early_stopping=False)
+                          early_stopping=held_out)
     model.fit(series, dataloader_kwargs=loader)
+    if held_out:  # the best epoch and the kept corrections, chosen on every process's windows
+        best = next(cb for cb in model.trainer.callbacks if isinstance(cb, BestEpoch))
+        gate = model.model._correction_gate.flatten().tolist()
+        print(f"rank={model.trainer.global_rank} best_epoch={best.best_epoch} best_loss={best.best_loss:.6g} "
+              f"gate={gate}", flush=True)
     steps, rank, world = model.trainer.global_step, model.trainer.global_rank, model.trainer.world_size
     predictor = pl.Trainer(**{**QUIET_TRAINER, "devices": 1})
     forecast = model.predict(OCL, trainer=predictor).values()

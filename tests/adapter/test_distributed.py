@@ -28,3 +28,14 @@ def test_ddp_on_two_cpu_processes_equals_one_process(tmp_path):
     # averaged gradients of two half batches = the gradient of the whole batch
     np.testing.assert_allclose(ddp, single, rtol=1e-4, atol=1e-5)
     assert not np.allclose(single, 0)
+
+
+@pytest.mark.slow
+def test_ddp_chooses_the_best_epoch_and_the_corrections_on_every_process_windows(tmp_path):
+    """The default held-out tail under DDP: the validation loss is reduced and the
+    per-window losses gathered across processes, so both make the same choice."""
+    _, log = _run("ddp-held-out", tmp_path)
+    choices = sorted(line for line in log.splitlines() if line.startswith("rank="))
+    assert [c.split()[0] for c in choices] == ["rank=0", "rank=1"], log
+    assert choices[0].split(maxsplit=1)[1] == choices[1].split(maxsplit=1)[1], choices
+    assert "best_epoch=None" not in choices[0] and "world_size=2" in log
