@@ -1,16 +1,16 @@
 """Every private Darts name rnn_forecast depends on, in one place.
 
 Darts may rename, move or re-sign a name that starts with an underscore in any
-release, without a deprecation. rnn_forecast (tested against Darts 0.48.1) uses 31 of
+release, without a deprecation. rnn_forecast (tested against Darts 0.48.1) uses 27 of
 them, listed in :data:`ENTRIES` below, grouped by where they live, each with why:
 
-- 7 private functions and classes of Darts modules (8 entries: the checkpoint IO class
+- 4 private functions and classes of Darts modules (5 entries: the checkpoint IO class
   is listed by the two methods ``AtomicCheckpointIO`` overrides). The package imports them from
-  here (``from rnn_forecast._darts_private import _get_checkpoint_folder``), never
+  here (``from rnn_forecast._darts_private import _batch_collate_fn_train``), never
   from Darts directly;
 - 8 private hooks of ``TorchForecastingModel`` that ``RNNForecaster`` overrides (each
   marked ``@override`` in ``rnn_forecast/adapter/forecaster.py``);
-- 8 private methods and 3 private instance attributes of ``TorchForecastingModel``
+- 7 private methods and 3 private instance attributes of ``TorchForecastingModel``
   that the forecaster calls or sets;
 - 2 private methods of ``PLForecastingModule`` (one of them overridden by
   ``RecurrentForecastModule``) and 2 of Darts' torch datasets.
@@ -34,11 +34,6 @@ import inspect
 import re
 from dataclasses import dataclass
 
-from darts.models.forecasting.torch_forecasting_model import (
-    _get_checkpoint_fname,
-    _get_checkpoint_folder,
-    _get_runs_folder,
-)
 from darts.utils.data.torch_datasets.utils import _batch_collate_fn_predict, _batch_collate_fn_train
 from darts.utils.serialization.torch import _DartsCheckpointIO
 from darts.utils.timeseries_generation import _build_forecast_series_from_schema
@@ -50,9 +45,6 @@ __all__ = [
     "_batch_collate_fn_predict",
     "_batch_collate_fn_train",
     "_build_forecast_series_from_schema",
-    "_get_checkpoint_fname",
-    "_get_checkpoint_folder",
-    "_get_runs_folder",
     "problem",
     "problems",
 ]
@@ -67,7 +59,7 @@ class PrivateName:
     module
         The Darts module it is reached through.
     path
-        Dotted path inside ``module``: ``"_get_runs_folder"``,
+        Dotted path inside ``module``: ``"_batch_collate_fn_train"``,
         ``"TorchForecastingModel._init_trainer"``.
     why
         What rnn_forecast uses it for.
@@ -102,14 +94,6 @@ def _hook(path: str, why: str, **expects) -> PrivateName:
 
 
 ENTRIES: tuple[PrivateName, ...] = (
-    # -- darts.models.forecasting.torch_forecasting_model: module functions ---------
-    PrivateName(_TFM, "_get_checkpoint_folder", "where a save_checkpoints run's .ckpt files are (resume, "
-                "load_from_checkpoint, deferring Darts' 'model data already exists' refusal)",
-                args=("work_dir", "model_name")),
-    PrivateName(_TFM, "_get_runs_folder", "where a run's _model.pth.tar is (checked before resuming)",
-                args=("work_dir", "model_name")),
-    PrivateName(_TFM, "_get_checkpoint_fname", "the best/last checkpoint load_from_checkpoint would pick, "
-                "to name it in errors", args=("work_dir", "model_name"), kwargs=("best",)),
     # -- darts.utils.serialization.torch -----------------------------------------------
     PrivateName("darts.utils.serialization.torch", "_DartsCheckpointIO.save_checkpoint",
                 "base class of AtomicCheckpointIO: Darts' safe-loading CheckpointIO, whose saves we "
@@ -154,7 +138,6 @@ ENTRIES: tuple[PrivateName, ...] = (
     _hook("_load_from_checkpoint", "load reads the .ckpt into the module class the file names",
           args=("file_path",), kwargs=("trusted",)),
     _hook("_clean", "save(clean=True): the copy without training series and trainer settings"),
-    _hook("_default_save_path", "save()'s default file name, as in Darts"),
     # -- TorchForecastingModel: instance attributes ---------------------------------------
     _hook("_model_params", "the recorded constructor arguments, rewritten for 0.1 files and by "
           "load(pl_trainer_kwargs=...)", read_in="TorchForecastingModel.model_params"),

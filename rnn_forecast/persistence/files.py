@@ -21,11 +21,6 @@ import pytorch_lightning as pl
 import torch
 from darts.models.forecasting.torch_forecasting_model import INIT_MODEL_NAME
 
-from rnn_forecast._darts_private import (
-    _get_checkpoint_fname,
-    _get_checkpoint_folder,
-    _get_runs_folder,
-)
 from rnn_forecast._moved import MOVED
 from rnn_forecast.nn.cells import CELLS, UnknownCellError
 from rnn_forecast.persistence.atomic import (
@@ -39,6 +34,7 @@ from rnn_forecast.persistence.atomic import (
     writer_tag,
 )
 from rnn_forecast.persistence.errors import MissingModelFileError, ModelFileError, read_error, read_safely
+from rnn_forecast.persistence.paths import checkpoint_file_name, checkpoint_folder, default_save_path, runs_folder
 
 #: Version of the on-disk layout; bumped whenever a saved forecaster of the previous
 #: layout could not be loaded correctly by this code.
@@ -185,7 +181,7 @@ def save_forecaster(model, path: str | os.PathLike | None = None, clean: bool = 
     pair loadable, plus temporary files that the next save to ``path`` removes
     (:func:`recover`).
     """
-    path = os.fspath(path) if path is not None else model._default_save_path() + ".pt"
+    path = os.fspath(path) if path is not None else default_save_path(model) + ".pt"
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):  # as Darts' save, which opens the file
         raise FileNotFoundError(errno.ENOENT, "No such file or directory (save() creates no folders)", path)
@@ -393,7 +389,7 @@ def load_forecaster_from_checkpoint(cls: type, darts_load, model_name: str, work
     they passed the checks.
     """
     work_dir = work_dir if work_dir is not None else os.path.join(os.getcwd(), "darts_logs")
-    base = os.path.join(_get_runs_folder(work_dir, model_name), INIT_MODEL_NAME)
+    base = os.path.join(runs_folder(work_dir, model_name), INIT_MODEL_NAME)
     if not os.path.isfile(base):
         raise MissingModelFileError(
             f"No checkpointed run {model_name!r} in {work_dir!r} ({base!r} is missing); "
@@ -403,7 +399,7 @@ def load_forecaster_from_checkpoint(cls: type, darts_load, model_name: str, work
     check_file_info(saved, base, cls)
     check_cell_registered(saved, base)
     import_module_path(saved)
-    folder = _get_checkpoint_folder(work_dir, model_name)
+    folder = checkpoint_folder(work_dir, model_name)
     if file_name is None:
         file_name = _checkpoint_name(work_dir, model_name, best, folder)
     ckpt = os.path.join(folder, file_name)
@@ -429,7 +425,7 @@ def _checkpoint_name(work_dir: str, model_name: str, best: bool, folder: str) ->
     """Darts' file name of a run's best or last checkpoint; ``MissingModelFileError`` naming
     the checkpoints the run has when there is none."""
     try:
-        return _get_checkpoint_fname(work_dir, model_name, best=best)
+        return checkpoint_file_name(work_dir, model_name, best=best)
     except FileNotFoundError as exc:
         raise MissingModelFileError(
             f"The run {model_name!r} in {work_dir!r} has no {'best' if best else 'last'} "
@@ -467,11 +463,11 @@ def load_weights_from_checkpoint(model, darts_method, model_name: str | None = N
     """
     name = model_name if model_name is not None else model.model_name
     runs = work_dir if work_dir is not None else os.path.join(os.getcwd(), "darts_logs")
-    folder = _get_checkpoint_folder(runs, name)
+    folder = checkpoint_folder(runs, name)
     if file_name is None:
         file_name = _checkpoint_name(runs, name, best, folder)
     if os.path.basename(file_name)[:5] in ("last-", "best-"):  # as Darts tells the two apart
-        ckpt, base = os.path.join(folder, file_name), os.path.join(_get_runs_folder(runs, name), INIT_MODEL_NAME)
+        ckpt, base = os.path.join(folder, file_name), os.path.join(runs_folder(runs, name), INIT_MODEL_NAME)
     else:  # written by save(path): `path.ckpt` next to `path`
         ckpt, base = file_name, file_name[: -len(".ckpt")]
     if not os.path.isfile(ckpt):
@@ -495,7 +491,7 @@ def load_weights_from_checkpoint(model, darts_method, model_name: str | None = N
             )
         saved = read_safely(base, trusted, kwargs.get("map_location"))
         info = check_file_info(saved, base, object)
-        if info["ckpt_sha256"] is not None and base != os.path.join(_get_runs_folder(runs, name), INIT_MODEL_NAME) \
+        if info["ckpt_sha256"] is not None and base != os.path.join(runs_folder(runs, name), INIT_MODEL_NAME) \
                 and sha256_of(ckpt) != info["ckpt_sha256"]:
             raise ModelFileError(
                 f"{ckpt!r} is not the weights file saved with {base!r} (its SHA-256 differs): it is "

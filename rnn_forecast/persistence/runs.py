@@ -22,14 +22,11 @@ from darts.models.forecasting.torch_forecasting_model import INIT_MODEL_NAME
 from lightning_fabric.plugins import CheckpointIO
 from pytorch_lightning.utilities.exceptions import SIGTERMException
 
-from rnn_forecast._darts_private import (
-    _get_checkpoint_folder,
-    _get_runs_folder,
-)
 from rnn_forecast.nn.callbacks import RNGStateCheckpoint, with_default_callback
 from rnn_forecast.persistence.atomic import AtomicCheckpointIO, leftovers, remove_quietly
 from rnn_forecast.persistence.errors import ModelFileError, UnsafeModelFileError, read_error, read_safely
 from rnn_forecast.persistence.files import check_file_info, upgrade_legacy_parameters
+from rnn_forecast.persistence.paths import checkpoint_folder, runs_folder
 
 #: Version of the on-disk layout; bumped whenever a saved forecaster of the previous
 #: layout could not be loaded correctly by this code.
@@ -60,7 +57,7 @@ def defer_existing_run(model, create_save_dirs: bool, force_reset: bool) -> bool
     (:func:`prepare_run`), so that the same script can build the model and call
     ``fit(..., resume=True)`` after a restart.
     """
-    folder = _get_checkpoint_folder(model.work_dir, model.model_name)
+    folder = checkpoint_folder(model.work_dir, model.model_name)
     model._earlier_run = None
     if create_save_dirs and model.save_checkpoints and not force_reset and _has_files(folder):
         model._earlier_run = folder
@@ -94,12 +91,12 @@ def _resume_from_last_checkpoint(model) -> None:
         )
     if model.load_ckpt_path:  # from load_from_checkpoint(): Darts resumes from it
         return
-    folder = _get_checkpoint_folder(model.work_dir, model.model_name)
+    folder = checkpoint_folder(model.work_dir, model.model_name)
     remove_quietly(*leftovers(folder))  # of checkpoint writes killed mid-way
     last = newest_readable_checkpoint(folder)
     if last is None:
         return  # nothing saved yet: this is the first attempt
-    base = os.path.join(_get_runs_folder(model.work_dir, model.model_name), INIT_MODEL_NAME)
+    base = os.path.join(runs_folder(model.work_dir, model.model_name), INIT_MODEL_NAME)
     if not os.path.isfile(base):
         raise ModelFileError(f"Cannot resume from {last!r}: {base!r}, saved with it, is missing.")
     saved = read_safely(base, trusted=False, map_location=None)
@@ -245,7 +242,7 @@ def interruptible(model):
 
 def last_checkpoint(work_dir: str, model_name: str) -> str | None:
     """The most recent ``last-*`` checkpoint of a run (highest epoch), or ``None``."""
-    found = glob.glob(os.path.join(_get_checkpoint_folder(work_dir, model_name), "last-*.ckpt"))
+    found = glob.glob(os.path.join(checkpoint_folder(work_dir, model_name), "last-*.ckpt"))
 
     def epoch(path):
         match = re.search(r"epoch=(\d+)", os.path.basename(path))

@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 
 import pytest
-from darts.models.forecasting import torch_forecasting_model as tfm
 from darts.models.forecasting.pl_forecasting_module import PLForecastingModule
 from darts.models.forecasting.torch_forecasting_model import MixedCovariatesTorchModel, TorchForecastingModel
+from darts.utils import timeseries_generation as tsg
 
 from rnn_forecast import RNNForecaster, _darts_private
 from rnn_forecast._darts_private import ENTRIES, problem, problems
@@ -48,11 +48,11 @@ def test_a_removed_method_is_reported_by_name(monkeypatch):
 
 
 def test_a_renamed_module_function_is_reported(monkeypatch):
-    monkeypatch.setattr(tfm, "_get_runs_dir", tfm._get_runs_folder, raising=False)
-    monkeypatch.delattr(tfm, "_get_runs_folder")
-    found = problem(_entry("_get_runs_folder"))
+    monkeypatch.setattr(tsg, "_build_forecast_series", tsg._build_forecast_series_from_schema, raising=False)
+    monkeypatch.delattr(tsg, "_build_forecast_series_from_schema")
+    found = problem(_entry("_build_forecast_series_from_schema"))
     assert found is not None
-    assert "has no darts.models.forecasting.torch_forecasting_model._get_runs_folder" in found
+    assert "has no darts.utils.timeseries_generation._build_forecast_series_from_schema" in found
 
 
 def test_reordered_positional_parameters_are_reported(monkeypatch):
