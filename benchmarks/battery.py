@@ -38,8 +38,9 @@ Darts' ``BlockRNNModel`` out)::
     RNN_FORECAST_DATA=../shared/datasets python -m benchmarks battery --fast --seeds 0 --no-block-rnn \
         --out /tmp/battery_fast
 
-Writes ``benchmarks/results/battery.csv`` (one row per case, model and seed; a rerun of
-some cases replaces their rows) and ``benchmarks/results/battery.md``. With
+Writes ``benchmarks/results/battery.csv`` (one row per case, model and seed; a rerun
+replaces the rows of its cases and seeds, so ``--seeds 5 6`` adds two seeds to a run)
+and ``benchmarks/results/battery.md``. With
 ``--normalization level`` (or ``mean_scale``, ``none``) our forecasters get that
 normalization instead of the default, and the results go to ``battery_level.csv``/``.md``
 (``battery_mean_scale``...): the raw-data side of the normalization comparison in
@@ -87,6 +88,8 @@ from rnn_forecast.evaluation.verdict import mean_std, versus_best_baseline  # no
 RESULTS = Path(__file__).resolve().parent / "results"
 #: A random-walk case ties the naive forecast when its MASE is within this factor of it.
 TIE_TOLERANCE = 1.02
+#: Model seeds of a run: five, for a verdict beyond noise (the statistics protocol's longer runs).
+SEEDS = (0, 1, 2, 3, 4)
 
 
 @dataclass(frozen=True)
@@ -523,12 +526,21 @@ def _fmt(value) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
 
 
+def _seed_range(seeds: list[int]) -> str:
+    return f"{seeds[0]}-{seeds[-1]}" if seeds == list(range(seeds[0], seeds[-1] + 1)) and len(seeds) > 2 \
+        else ", ".join(map(str, seeds))
+
+
 def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     models = ["LSTMForecaster", "GRUForecaster", "Darts BlockRNNModel-LSTM", "Darts BlockRNNModel-GRU"]
     level = rows.attrs.get("global_level", "default")
+    seeds = sorted(int(seed) for seed in rows["seed"].dropna().unique())
+    command = "python -m benchmarks battery"
+    if tuple(seeds) != SEEDS:
+        command += f" --seeds {' '.join(map(str, seeds))}"
     lines = ["# Out of the box: default forecasters on raw series", "",
-             "Produced by `python -m benchmarks battery` (see its docstring). MASE (mean ± sd over "
-             "seeds; < 1 beats the in-sample seasonal naive forecast), every model built with only "
+             f"Produced by `{command}` (see its docstring). MASE (mean ± sd over seeds "
+             f"{_seed_range(seeds)}; < 1 beats the in-sample seasonal naive forecast), every model built with only "
              "`input_chunk_length`, `output_chunk_length`, `n_epochs` and a seed, on raw values. "
              f"*ratio*: our better cell's MASE over the best naive forecast's. Random walks pass "
              f"with a tie (ratio <= {TIE_TOLERANCE}). Our forecasters' normalization: "
@@ -559,9 +571,11 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     n_pass = int(table["pass"].sum())
     lines += ["", f"**{n_pass} of {len(table)} cases pass.**", "", *summary(table), ""]
     trained = rows[rows["family"] != "baseline"]
-    timing = trained.groupby("model")["train_s"].median()
-    lines += ["Median `fit` wall time per model over all cases and seeds (s): " +
-              ", ".join(f"{m} {timing[m]:.1f}" for m in models if m in timing) + ".", ""]
+    # per seed: a run that adds seeds (``--seeds 3 4``) may have had the machine to itself or not
+    timing = trained.groupby(["model", "seed"])["train_s"].median().unstack()
+    lines += [f"Median `fit` wall time per model over the cases, seed by seed ({_seed_range(seeds)}; s): " +
+              ", ".join(f"{m} {'/'.join(f'{t:.1f}' for t in timing.loc[m])}" for m in models if m in timing.index)
+              + ". Compare models within a seed: seeds run at different times may have shared the machine.", ""]
     env = rows.attrs.get("environment")
     if env:
         lines += [f"Hardware: {env}.", ""]
@@ -573,7 +587,7 @@ def main(argv=None) -> None:
     parser.add_argument("--cases", nargs="+", choices=list(CASES_BY_NAME), default=list(CASES_BY_NAME))
     parser.add_argument("--fast", action="store_true",
                         help=f"only the fast subset that tests/bench/test_battery.py runs ({', '.join(FAST)})")
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(SEEDS))
     parser.add_argument("--no-block-rnn", action="store_true", help="leave Darts' BlockRNNModel out")
     parser.add_argument("--normalization", choices=["level_scale", "mean_scale", "level", "none"],
                         default="level_scale", help="our forecasters' normalization (default: theirs, level_scale)")
@@ -629,9 +643,8 @@ def main(argv=None) -> None:
             pd.concat(frames, ignore_index=True).to_csv(out / f"{stem}.partial.csv", index=False, float_format="%.6g")
         new = pd.concat(frames, ignore_index=True)
         (out / f"{stem}.partial.csv").unlink()
-    if path.exists() and not args.report_only:  # a rerun of some cases replaces their rows
-        old = _known_cases(pd.read_csv(path))
-        new = pd.concat([old[~old["case"].isin(args.cases)], new], ignore_index=True)
+    if path.exists() and not args.report_only:
+        new = merge_rerun(_known_cases(pd.read_csv(path)), new, args.cases, args.seeds)
     order = {c.name: i for i, c in enumerate(CASES)}
     new = new.sort_values("case", key=lambda s: s.map(order), kind="stable")
     new.to_csv(path, index=False, float_format="%.6g")
@@ -641,6 +654,13 @@ def main(argv=None) -> None:
     new.attrs["overrides"] = {k: v for k, v in (("hidden_dim", args.hidden_dim), ("lr", args.lr)) if v is not None}
     (out / f"{stem}.md").write_text(markdown(verdicts(new), new))
     print((out / f"{stem}.md").read_text())
+
+
+def merge_rerun(old: pd.DataFrame, new: pd.DataFrame, cases, seeds) -> pd.DataFrame:
+    """``old`` rows with those of a rerun of ``cases`` and ``seeds`` replaced by ``new``'s:
+    the baselines of those cases (no seed) and their models' rows of those seeds."""
+    rerun = old["case"].isin(cases) & (old["seed"].isna() | old["seed"].isin(seeds))
+    return pd.concat([old[~rerun], new], ignore_index=True)
 
 
 def _case_task(name: str, data_dir):

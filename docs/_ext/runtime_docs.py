@@ -1,8 +1,8 @@
 """Griffe extension for the API pages: runtime docstrings, and Sphinx roles as code.
 
 * ``LSTMForecaster`` and ``GRUForecaster`` derive their docstring (``__doc__ = ...``)
-  and their ``__init__`` signature (``__init__.__signature__``) from ``RNNForecaster``
-  at import time, which griffe's static analysis cannot see. For the classes listed
+  and their ``__init__`` signature (their base's ``__init__.__signature__``) from
+  ``RNNForecaster`` at import time, which griffe's static analysis cannot see. For the classes listed
   in ``mkdocs.yml`` (``paths``) this extension imports the class and copies both onto
   the static model.
 * The docstrings use Sphinx cross-reference roles (``:class:`~pkg.Name```), which
@@ -67,15 +67,17 @@ class RuntimeDocs(griffe.Extension):
             parser_options=agent.docstring_options,
         )
         init = cls.members.get("__init__")
-        if isinstance(init, griffe.Function):
-            init.parameters = griffe.Parameters(
-                *(
-                    griffe.Parameter(
-                        p.name,
-                        annotation=_text(p.annotation),
-                        kind=_KINDS[p.kind],
-                        default=None if p.default is inspect.Parameter.empty else repr(p.default),
-                    )
-                    for p in inspect.signature(runtime.__init__).parameters.values()
+        if not isinstance(init, griffe.Function):  # inherited from the base that fixes `cell`
+            init = griffe.Function("__init__", lineno=cls.lineno, endlineno=cls.lineno)
+            cls.set_member("__init__", init)
+        init.parameters = griffe.Parameters(
+            *(
+                griffe.Parameter(
+                    p.name,
+                    annotation=_text(p.annotation),
+                    kind=_KINDS[p.kind],
+                    default=None if p.default is inspect.Parameter.empty else repr(p.default),
                 )
+                for p in inspect.signature(runtime.__init__).parameters.values()
             )
+        )

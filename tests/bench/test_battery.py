@@ -104,3 +104,19 @@ def test_every_case_loads_a_regular_raw_series(battery, data_dir):
         else:
             assert case.season == expected
         assert case.season <= case.lookback, case.name
+
+
+def test_a_rerun_replaces_only_its_cases_and_seeds(battery):
+    """``--seeds 3 4`` on some cases adds those seeds to them and keeps everything else."""
+    def rows(case, seeds, mase):
+        return pd.DataFrame([{"case": case, "model": "Naive", "seed": np.nan, "mase": mase}]
+                            + [{"case": case, "model": "GRUForecaster", "seed": s, "mase": mase} for s in seeds])
+
+    old = pd.concat([rows("a", [0, 1, 2], 1.0), rows("b", [0, 1, 2], 1.0)], ignore_index=True)
+    merged = battery.merge_rerun(old, rows("a", [2, 3], 2.0), cases=["a"], seeds=[2, 3])
+    a = merged[merged["case"] == "a"].set_index(["model", "seed"])["mase"]
+    assert a.loc[("GRUForecaster", 0.0)] == a.loc[("GRUForecaster", 1.0)] == 1.0
+    assert a.loc[("GRUForecaster", 2.0)] == a.loc[("GRUForecaster", 3.0)] == 2.0
+    assert (merged[merged["model"] == "Naive"].groupby("case").size() == 1).all()
+    pd.testing.assert_frame_equal(merged[merged["case"] == "b"].reset_index(drop=True),
+                                  old[old["case"] == "b"].reset_index(drop=True))
