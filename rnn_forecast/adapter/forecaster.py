@@ -359,36 +359,22 @@ class RNNForecaster(MixedCovariatesTorchModel):
         self, series, past_covariates, future_covariates, sample_weight, max_samples_per_ts, stride=1
     ) -> BatchedTrainingDataset:
         """Darts' training dataset with the same samples, fetched a whole batch at a time."""
-        return BatchedTrainingDataset(
-            series=series,
-            past_covariates=past_covariates,
-            future_covariates=future_covariates,
-            input_chunk_length=self.input_chunk_length,
-            output_chunk_length=self.output_chunk_length,
-            output_chunk_shift=self.output_chunk_shift,
-            stride=stride,
-            max_samples_per_ts=max_samples_per_ts,
-            use_static_covariates=self.uses_static_covariates,
-            sample_weight=sample_weight,
-        )
+        return BatchedTrainingDataset(**self._dataset_kwargs(series, past_covariates, future_covariates),
+                                      stride=stride, max_samples_per_ts=max_samples_per_ts, sample_weight=sample_weight)
 
     @override
     def _build_inference_dataset(
         self, n, series, past_covariates, future_covariates, stride=0, bounds=None
     ) -> BatchedInferenceDataset:
         """Darts' inference dataset with the same windows, fetched a whole batch at a time."""
-        return BatchedInferenceDataset(
-            series=series,
-            past_covariates=past_covariates,
-            future_covariates=future_covariates,
-            n=n,
-            stride=stride,
-            bounds=bounds,
-            input_chunk_length=self.input_chunk_length,
-            output_chunk_length=self.output_chunk_length,
-            output_chunk_shift=self.output_chunk_shift,
-            use_static_covariates=self.uses_static_covariates,
-        )
+        return BatchedInferenceDataset(**self._dataset_kwargs(series, past_covariates, future_covariates),
+                                       n=n, stride=stride, bounds=bounds)
+
+    def _dataset_kwargs(self, series, past_covariates, future_covariates) -> dict:
+        """What both batched datasets take from the call and from the model's window settings."""
+        return dict(series=series, past_covariates=past_covariates, future_covariates=future_covariates,
+                    input_chunk_length=self.input_chunk_length, output_chunk_length=self.output_chunk_length,
+                    output_chunk_shift=self.output_chunk_shift, use_static_covariates=self.uses_static_covariates)
 
     @override
     def predict_from_dataset(
