@@ -64,7 +64,8 @@ class BestEpoch(pl.Callback):
         (:func:`keep_better_corrections`), ascending from 0; the default keeps or drops it.
     correction_evidence
         ``None``, or the level of a one-sided t-test that a component's held-out windows
-        must pass for its correction to be kept (:func:`keep_better_corrections`).
+        must pass for its correction to be kept (:func:`keep_better_corrections`); the
+        test counts ``H`` overlapping windows of ``H`` steps as one.
 
     Attributes
     ----------
@@ -206,19 +207,26 @@ def keep_better_corrections(trainer: pl.Trainer, pl_module, weights: tuple[float
     if evidence is not None:  # keep a correction only where the held-out windows show its gain
         for c in torch.nonzero(best_weight > 0).flatten().tolist():
             gain = per_window[weights[0]][:, c] - per_window[float(best_weight[c])][:, c]
-            if _one_sided_p(gain) >= evidence:
+            if _one_sided_p(gain, overlap=pl_module.output_chunk_length) >= evidence:
                 best_weight[c] = weights[0]
     pl_module.set_correction_gate(best_weight)
 
 
-def _one_sided_p(gain: torch.Tensor) -> float:
-    """p-value of a one-sided t-test that the mean ``gain`` is above 0 (1.0 without spread)."""
+def _one_sided_p(gain: torch.Tensor, overlap: int = 1) -> float:
+    """p-value of a one-sided t-test that the mean ``gain`` is above 0 (1.0 without spread).
+
+    ``gain`` holds one value per held-out window; windows ``overlap`` steps long that start
+    one step apart share most of their steps, so their mean varies about ``overlap`` times
+    more than that of independent windows: the test counts ``len(gain) / overlap`` of them.
+    """
     from scipy import stats
 
     values = gain.numpy()
-    if len(values) < 2 or not values.std() > 0:
-        return 0.0 if len(values) and values.min() > 0 else 1.0
-    return float(stats.ttest_1samp(values, 0.0, alternative="greater").pvalue)
+    n = len(values) / max(1, overlap)
+    if n < 2 or not values.std() > 0:
+        return 0.0 if n >= 1 and len(values) and values.min() > 0 else 1.0
+    t = values.mean() / (values.std(ddof=1) / math.sqrt(n))
+    return float(stats.t.sf(t, df=n - 1))
 
 
 def _window_losses(trainer, pl_module, criterion) -> torch.Tensor:

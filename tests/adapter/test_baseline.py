@@ -204,6 +204,11 @@ def test_correction_evidence_drops_a_gain_the_held_out_windows_do_not_show():
     assert _one_sided_p(torch.full((9,), 0.3, dtype=torch.float64)) == 0.0  # every window gains
     assert _one_sided_p(torch.tensor([0.2, -0.2, 0.1, -0.1], dtype=torch.float64)) > 0.4  # no gain shown
     assert _one_sided_p(torch.linspace(0.5, 1.5, 30, dtype=torch.float64)) < 1e-10
+    # windows of 10 steps, one step apart: 30 of them carry the evidence of about 3
+    noisy = torch.tensor(np.random.default_rng(0).normal(0.5, 1.0, 30))
+    assert _one_sided_p(noisy) < 0.05 < _one_sided_p(noisy, overlap=10)
+    assert _one_sided_p(torch.full((9,), 0.3, dtype=torch.float64), overlap=9) == 0.0  # one window's worth, all gain
+    assert _one_sided_p(torch.full((9,), 0.3, dtype=torch.float64), overlap=10) == 1.0  # less than one window
     with pytest.raises(ValueError, match="between 0 and 1"):
         BestEpoch(correction_evidence=1.5)
     # a level no noisy gain can pass: every correction is dropped, the forecast is the baseline exactly
