@@ -37,7 +37,8 @@ def main(mode: str, out: str) -> None:
         trainer.update(devices=1)
         order = DistributedSampler(range(WINDOWS), num_replicas=1, rank=0, shuffle=True, seed=SEED)
         batch, loader = BATCH, {"shuffle": False, "sampler": order}
-    # early_stopping=False: the held-out tail would take windows the sampler above counts on
+    # early stopping only in ddp-held-out: in the two runs compared for equality, a held-out
+    # tail would take windows the sampler above counts on
     held_out = mode == "ddp-held-out"
     model = GRUForecaster(input_chunk_length=ICL, output_chunk_length=OCL, hidden_dim=8, n_epochs=3,
                           batch_size=batch, random_state=SEED, pl_trainer_kwargs=trainer,
