@@ -3,7 +3,8 @@
 Run by tests/adapter/test_distributed.py as ``python tests/adapter/ddp_fit.py MODE OUT.npy``
 (MODE ``single``, ``ddp``, or ``ddp-held-out``: DDP with the default held-out tail):
 Lightning's ``ddp`` strategy starts the second process by re-running this script, so it
-cannot run inside pytest's own process. Rank 0 saves the forecast to ``OUT.npy``.
+cannot run inside pytest's own process. Rank 0 saves the forecast to ``OUT.npy``; in
+``ddp-held-out`` each rank also writes its early-stopping choice to ``OUT.rankR.txt``.
 
 Why the two runs train alike. The DDP run is plain ``pl_trainer_kwargs={"strategy":
 "ddp", "devices": 2}`` with batches of 8 per process: Lightning gives each process a
@@ -15,6 +16,7 @@ initial weights (DDP also broadcasts rank 0's), no dropout.
 """
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
@@ -47,8 +49,10 @@ def main(mode: str, out: str) -> None:
     if held_out:  # the best epoch and the kept corrections, chosen on every process's windows
         best = next(cb for cb in model.trainer.callbacks if isinstance(cb, BestEpoch))
         gate = model.model._correction_gate.flatten().tolist()
-        print(f"rank={model.trainer.global_rank} best_epoch={best.best_epoch} best_loss={best.best_loss:.6g} "
-              f"gate={gate}", flush=True)
+        # one file per process: two processes printing to one pipe can interleave their lines
+        rank_file = Path(out).with_suffix(f".rank{model.trainer.global_rank}.txt")
+        rank_file.write_text(f"rank={model.trainer.global_rank} best_epoch={best.best_epoch} "
+                             f"best_loss={best.best_loss:.6g} gate={gate}\n")
     steps, rank, world = model.trainer.global_step, model.trainer.global_rank, model.trainer.world_size
     predictor = pl.Trainer(**{**QUIET_TRAINER, "devices": 1})
     forecast = model.predict(OCL, trainer=predictor).values()
