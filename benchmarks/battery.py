@@ -84,6 +84,7 @@ from rnn_forecast.evaluation.contenders import DartsTorchContender, baselines  #
 from rnn_forecast.evaluation.scoring import evaluate  # noqa: E402
 from rnn_forecast.evaluation.task import Setup, custom_task  # noqa: E402
 from rnn_forecast.evaluation.verdict import mean_std, versus_best_baseline  # noqa: E402
+from rnn_forecast.nn.early_stopping import BestEpoch  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: A random-walk case ties the naive forecast when its MASE is within this factor of it.
@@ -368,10 +369,13 @@ CASES_BY_NAME = {c.name: c for c in CASES}
 FAST = [c.name for c in CASES if c.fast]
 
 
-def _default_model(cls, **options) -> Callable:
-    """``cls`` built as a new user would: only the window lengths, epochs and a seed."""
+def _default_model(cls, best_epoch: dict | None = None, **options) -> Callable:
+    """``cls`` built as a new user would: only the window lengths, epochs and a seed (plus
+    ``options``, and ``BestEpoch(**best_epoch)`` among the callbacks when given)."""
 
     def build(setup: Setup, seed: int, trainer: dict):
+        if best_epoch is not None:
+            trainer = {**trainer, "callbacks": [*trainer.get("callbacks", []), BestEpoch(**best_epoch)]}
         return cls(input_chunk_length=setup.lookback, output_chunk_length=setup.horizon,
                    n_epochs=setup.epochs, random_state=seed, pl_trainer_kwargs=trainer, **options)
 
@@ -538,6 +542,8 @@ def markdown(table: pd.DataFrame, rows: pd.DataFrame) -> str:
     command = "python -m benchmarks battery"
     if tuple(seeds) != SEEDS:
         command += f" --seeds {' '.join(map(str, seeds))}"
+    if "callbacks" in rows.attrs.get("overrides", {}):
+        command += " --within-noise"
     lines = ["# Out of the box: default forecasters on raw series", "",
              f"Produced by `{command}` (see its docstring). MASE (mean ± sd over seeds "
              f"{_seed_range(seeds)}; < 1 beats the in-sample seasonal naive forecast), every model built with only "
@@ -596,6 +602,9 @@ def main(argv=None) -> None:
     parser.add_argument("--hidden-dim", type=int, default=None,
                         help="our forecasters' hidden_dim (default: theirs, 64)")
     parser.add_argument("--lr", type=float, default=None, help="our forecasters' learning rate (default: Darts', 1e-3)")
+    parser.add_argument("--within-noise", action="store_true",
+                        help="our forecasters with BestEpoch(within_noise=True): the earliest trained epoch within "
+                             "one standard error of the lowest validation loss")
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--report-only", action="store_true",
@@ -623,6 +632,9 @@ def main(argv=None) -> None:
     if args.lr is not None:
         options["optimizer_kwargs"] = {"lr": args.lr}
         stem += f"_lr_{args.lr:g}"
+    if args.within_noise:
+        options["best_epoch"] = {"within_noise": True}
+        stem += "_within_noise"
     path = out / f"{stem}.csv"
     if args.report_only:
         new = pd.read_csv(path)
@@ -652,14 +664,18 @@ def main(argv=None) -> None:
     new.attrs["normalization"] = args.normalization
     new.attrs["global_level"] = args.global_level
     new.attrs["overrides"] = {k: v for k, v in (("hidden_dim", args.hidden_dim), ("lr", args.lr)) if v is not None}
+    if args.within_noise:
+        new.attrs["overrides"]["callbacks"] = "BestEpoch(within_noise=True)"
     (out / f"{stem}.md").write_text(markdown(verdicts(new), new))
     print((out / f"{stem}.md").read_text())
 
 
 def merge_rerun(old: pd.DataFrame, new: pd.DataFrame, cases, seeds) -> pd.DataFrame:
     """``old`` rows with those of a rerun of ``cases`` and ``seeds`` replaced by ``new``'s:
-    the baselines of those cases (no seed) and their models' rows of those seeds."""
-    rerun = old["case"].isin(cases) & (old["seed"].isna() | old["seed"].isin(seeds))
+    the baselines of those cases (no seed) and the rerun models' rows of those seeds (a
+    ``--no-block-rnn`` rerun keeps the recorded ``BlockRNNModel`` rows)."""
+    rerun = old["case"].isin(cases) & (old["seed"].isna()
+                                       | (old["seed"].isin(seeds) & old["model"].isin(set(new["model"]))))
     return pd.concat([old[~rerun], new], ignore_index=True)
 
 

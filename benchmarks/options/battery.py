@@ -59,6 +59,7 @@ AFTER_TRAINING = {
     "blend": {"correction_weights": BLEND},
     "evidence": {"correction_evidence": 0.05},
     "blend+evidence": {"correction_weights": BLEND, "correction_evidence": 0.05},
+    "within-noise": {"within_noise": True},
 }
 SPECIAL = ("defaults", "refit", *AFTER_TRAINING)
 
@@ -76,19 +77,11 @@ class Refit(DartsTorchContender):
             self._model = model
 
 
-def _with_best_epoch(cls, **options):
-    """``cls`` with the defaults and a ``BestEpoch(**options)`` of :data:`AFTER_TRAINING`."""
-    def build(setup, seed: int, trainer: dict):
-        callbacks = [*trainer.get("callbacks", []), BestEpoch(**options)]
-        return battery._default_model(cls)(setup, seed, {**trainer, "callbacks": callbacks})
-    return build
-
-
 def contenders(variant: str) -> list:
     options = {} if variant in SPECIAL else parse(variant, MAIN_JOB)[0]
     kind = Refit if variant == "refit" else DartsTorchContender
     return [kind(f"{cell.upper()}Forecaster", "ours", cell,
-                 build=_with_best_epoch(cls, **AFTER_TRAINING[variant]) if variant in AFTER_TRAINING
+                 build=battery._default_model(cls, best_epoch=AFTER_TRAINING[variant]) if variant in AFTER_TRAINING
                  else battery._default_model(cls, **options))
             for cell, cls in CELLS.items()]
 

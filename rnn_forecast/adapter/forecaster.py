@@ -167,7 +167,9 @@ class RNNForecaster(MixedCovariatesTorchModel):
         Keep the epoch with the lowest validation loss, counting the untrained network
         (the baseline) as epoch 0, and stop once half the epochs (at least 5) bring no
         improvement (:class:`~rnn_forecast.nn.early_stopping.BestEpoch`; pass your own in
-        ``pl_trainer_kwargs["callbacks"]`` for another patience). Without a ``val_series``,
+        ``pl_trainer_kwargs["callbacks"]`` for another patience, or
+        ``BestEpoch(within_noise=True)`` for the earliest trained epoch within one
+        standard error of the lowest loss). Without a ``val_series``,
         ``fit`` holds out the end of each training series
         (:func:`~rnn_forecast.nn.early_stopping.validation_tail`: the last
         ``validation_fraction`` of its training windows, at most 500, with no target

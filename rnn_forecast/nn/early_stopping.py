@@ -4,10 +4,23 @@ A forecaster's network starts as its baseline (the seasonal-naive forecast, see
 :mod:`rnn_forecast.nn.module`), so "epoch 0" is a forecast worth keeping: on a series where
 training only fits noise, the best the data support may be the baseline itself.
 :class:`BestEpoch` measures the validation loss before the first step and after every
-validation epoch, keeps an in-memory copy of the best weights, stops once ``patience``
-validations in a row bring no improvement, and gives the network the best weights when
-training ends. So a forecaster trained with a validation set is never worse on it than
+validation epoch, keeps an in-memory copy of the weights of every epoch that lowered it,
+stops once ``patience`` validations in a row bring no improvement, and gives the network
+the chosen weights when training ends. So a forecaster trained with a validation set is never worse on it than
 its baseline.
+
+Which epoch is "best" is itself an estimate: on a short validation tail the lowest loss
+is often a chance low of a flat, noisy stretch late in training, where the network has
+begun to fit noise (the Nile's 14 held-out years: lowest at epochs 20-37 of 50, while the
+test error was lowest near epoch 12 and grew after). ``BestEpoch(within_noise=True)``
+(opt-in) then keeps the *earliest* trained epoch whose validation loss is within one
+standard error of the lowest (the one-standard-error rule of Breiman et al. (1984) and
+Hastie, Tibshirani and Friedman, *The Elements of Statistical Learning*, 7.10: the
+simplest model within noise of the best, training time counting as complexity). Whether
+to train at all is still decided by the lowest loss (and, per component, by
+:func:`keep_better_corrections`). Measured on the battery in docs/defaults.md: it turns
+the two cases that lost to the naive forecast into ties and costs accuracy on some long
+series, so it is not the default.
 
 :func:`validation_tail` is the rule the forecasters use to split a validation set off
 the training series when ``fit`` gets none.
@@ -66,6 +79,14 @@ class BestEpoch(pl.Callback):
         ``None``, or the level of a one-sided t-test that a component's held-out windows
         must pass for its correction to be kept (:func:`keep_better_corrections`); the
         test counts ``H`` overlapping windows of ``H`` steps as one.
+    within_noise
+        ``True``: when a trained epoch has the lowest validation loss, keep the earliest
+        trained epoch whose loss exceeds the lowest by at most one standard error of
+        their difference (paired over the held-out windows, ``H`` overlapping windows
+        counted as one; :func:`earliest_within_noise`); the candidates are the epochs
+        that lowered the loss (kept on the CPU until the end). ``False`` (default):
+        keep the epoch with the lowest loss. Point losses only: with a likelihood the
+        lowest loss is kept.
 
     Attributes
     ----------
@@ -74,10 +95,14 @@ class BestEpoch(pl.Callback):
         before training.
     best_loss
         Their validation loss.
+    lowest_epoch
+        The epoch with the lowest validation loss (``best_epoch`` unless an earlier one
+        was within noise of it).
     """
 
     def __init__(self, patience: int | str | None = "auto", min_delta: float = 0.0,
-                 correction_weights: tuple[float, ...] = CORRECTION_WEIGHTS, correction_evidence: float | None = None):
+                 correction_weights: tuple[float, ...] = CORRECTION_WEIGHTS, correction_evidence: float | None = None,
+                 within_noise: bool = False):
         weights = tuple(float(w) for w in correction_weights)
         if not weights or weights[0] != 0.0 or list(weights) != sorted(set(weights)) or weights[-1] > 1.0:
             raise ValueError("`correction_weights` must ascend from 0 to at most 1 without repeats, "
@@ -85,17 +110,21 @@ class BestEpoch(pl.Callback):
         if correction_evidence is not None and not 0 < correction_evidence < 1:
             raise ValueError(f"`correction_evidence` must lie between 0 and 1, got {correction_evidence!r}.")
         self.patience, self.min_delta, self.correction_weights = patience, min_delta, weights
-        self.correction_evidence = correction_evidence
+        self.correction_evidence, self.within_noise = correction_evidence, bool(within_noise)
         self._reset()
 
     def _reset(self) -> None:
         self.best_loss, self.best_epoch, self.wait = math.inf, None, 0
+        self.lowest_epoch = None
         self._best_state = None
+        # the epochs that lowered the loss: (epoch, loss, (N, C) window losses, weights on the CPU)
+        self._candidates = []
 
     def __getstate__(self):
         # passed in pl_trainer_kwargs, the callback is saved with the model: not its weights
         state = dict(self.__dict__)
-        state.update(best_loss=math.inf, best_epoch=None, wait=0, _best_state=None)
+        state.update(best_loss=math.inf, best_epoch=None, wait=0, _best_state=None, lowest_epoch=None,
+                     _candidates=[])
         return state
 
     def on_fit_start(self, trainer, pl_module) -> None:
@@ -108,7 +137,7 @@ class BestEpoch(pl.Callback):
             pl_module.set_correction_gate(torch.ones_like(pl_module._correction_gate))
         loss = validation_loss(trainer, pl_module)
         if loss is not None:
-            self._keep(pl_module, loss, trainer.current_epoch)
+            self._keep(trainer, pl_module, loss, trainer.current_epoch)
 
     def on_validation_end(self, trainer, pl_module) -> None:
         loss = trainer.callback_metrics.get("val_loss")
@@ -116,7 +145,7 @@ class BestEpoch(pl.Callback):
             return
         loss = float(loss)
         if loss < self.best_loss - self.min_delta * abs(self.best_loss):
-            self._keep(pl_module, loss, trainer.current_epoch + 1)
+            self._keep(trainer, pl_module, loss, trainer.current_epoch + 1)
             return
         self.wait += 1
         patience = self.patience
@@ -128,23 +157,79 @@ class BestEpoch(pl.Callback):
     def on_train_end(self, trainer, pl_module) -> None:
         if self._best_state is None:
             return
+        self.lowest_epoch = self.best_epoch
+        candidates = getattr(self, "_candidates", [])  # a BestEpoch pickled before 0.4.1 has none
+        trained = [c for c in candidates if c[0] > 0]  # whether to train at all: the lowest loss decides
+        if getattr(self, "within_noise", False) and len(trained) > 1 and trained[-1][0] == self.best_epoch:
+            chosen = earliest_within_noise([c[2] for c in trained], pl_module.output_chunk_length)
+            self.best_epoch, self.best_loss, _, self._best_state = trained[chosen]
         pl_module.load_state_dict(self._best_state)
         if self.best_epoch and getattr(pl_module, "season", None) is not None:
             # a BestEpoch pickled before these options existed keeps or drops
             keep_better_corrections(trainer, pl_module, getattr(self, "correction_weights", CORRECTION_WEIGHTS),
                                     getattr(self, "correction_evidence", None))
 
-    def _keep(self, pl_module, loss: float, epoch: int) -> None:
+    def _keep(self, trainer, pl_module, loss: float, epoch: int) -> None:
         self.best_loss, self.best_epoch, self.wait = loss, epoch, 0
-        self._best_state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+        if not self.within_noise or not _has_window_losses(trainer, pl_module):
+            self._best_state = {k: v.detach().clone() for k, v in pl_module.state_dict().items()}
+            return
+        # every record low stays a candidate (on the CPU: a few copies of the weights)
+        self._best_state = {k: v.detach().to("cpu", copy=True) for k, v in pl_module.state_dict().items()}
+        windows = _window_losses(trainer, pl_module, _per_window(pl_module.val_criterion))
+        self._candidates.append((epoch, loss, windows, self._best_state))
 
     def state_dict(self) -> dict:
         return {"best_loss": self.best_loss, "best_epoch": self.best_epoch, "wait": self.wait,
-                "best_state": self._best_state}
+                "best_state": self._best_state, "candidates": getattr(self, "_candidates", [])}
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.best_loss, self.best_epoch = state_dict["best_loss"], state_dict["best_epoch"]
         self.wait, self._best_state = state_dict["wait"], state_dict["best_state"]
+        self._candidates = list(state_dict.get("candidates", []))  # none in a checkpoint from before 0.4.1
+
+
+def earliest_within_noise(window_losses: list[torch.Tensor], overlap: int = 1) -> int:
+    """Index of the earliest candidate within one standard error of the last (lowest) one.
+
+    Parameters
+    ----------
+    window_losses
+        One ``(N, C)`` tensor per candidate epoch, in training order, the last with the
+        lowest mean: the loss of each of ``N`` held-out windows per component.
+    overlap
+        Steps per window (``H``): windows that start one step apart share most of their
+        steps, so their mean varies about ``overlap`` times more than that of independent
+        windows, and the standard error counts ``N / overlap`` of them.
+
+    Returns
+    -------
+    int
+        The first ``k`` whose mean excess over the last, ``d = mean(L_k - L_last)``
+        over windows and components, is at most the standard error of that mean; the
+        last index when no earlier one qualifies or there are fewer than 2 windows.
+    """
+    lowest = window_losses[-1].mean(dim=1)  # (N,)
+    n = len(lowest) / max(1, overlap)
+    if len(lowest) < 2 or n < 1:
+        return len(window_losses) - 1
+    for k, losses in enumerate(window_losses[:-1]):
+        excess = losses.mean(dim=1) - lowest
+        if float(excess.mean()) <= float(excess.std(unbiased=True)) / math.sqrt(n):
+            return k
+    return len(window_losses) - 1
+
+
+def _per_window(criterion):
+    criterion = copy.copy(criterion)
+    criterion.reduction = "none"
+    return criterion
+
+
+def _has_window_losses(trainer, pl_module) -> bool:
+    """Whether the module's validation loss splits into window losses (point losses only)."""
+    return (pl_module.likelihood is None and getattr(pl_module.val_criterion, "reduction", None) is not None
+            and trainer.enable_validation and trainer.val_dataloaders is not None)
 
 
 def validation_loss(trainer: pl.Trainer, pl_module) -> float | None:
@@ -187,13 +272,9 @@ def keep_better_corrections(trainer: pl.Trainer, pl_module, weights: tuple[float
     correction), and the lowest wins; a tie goes to the smaller weight, so with the
     default ``(0, 1)`` the correction is dropped where it does not win.
     """
-    criterion = pl_module.val_criterion
-    if pl_module.likelihood is not None or getattr(criterion, "reduction", None) is None:
+    if not _has_window_losses(trainer, pl_module):
         return
-    if not trainer.enable_validation or trainer.val_dataloaders is None:
-        return
-    criterion = copy.copy(criterion)
-    criterion.reduction = "none"
+    criterion = _per_window(pl_module.val_criterion)
     ones = torch.ones_like(pl_module._correction_gate)
     per_window = {}
     for weight in weights:

@@ -247,3 +247,56 @@ def test_short_series_of_sixty_points_train_and_too_short_ones_say_what_they_nee
     assert model.model.season == [12] and np.isfinite(model.predict(6).values()).all()
     with pytest.raises(ValueError, match=r"has 15 time steps but training .* needs at least 18"):
         GRUForecaster(input_chunk_length=12, output_chunk_length=6, n_epochs=1).fit(series[:15])
+
+
+def test_earliest_within_noise_is_the_one_standard_error_rule():
+    from rnn_forecast.nn.early_stopping import earliest_within_noise
+
+    rng = np.random.default_rng(0)
+    noise = torch.tensor(rng.normal(0, 0.05, (40, 1)))
+    base, trained = 2.0 + noise, 1.0 + noise  # a gain on every window: far beyond noise
+    # a later epoch 0.001 lower on average, window by window noisy: within noise of the earlier
+    later = trained - 0.001 + torch.tensor(rng.normal(0, 0.1, (40, 1)))
+    later = later - (later.mean() - (trained.mean() - 0.001))
+    assert earliest_within_noise([base, trained]) == 1
+    assert earliest_within_noise([base, trained, later]) == 1
+    # an excess of 0.1 with a spread of 0.5 over 40 windows: beyond one standard error (0.079)
+    # if they are independent, within it (0.25) if they are windows of 10 steps, one step apart
+    z = torch.tensor(rng.normal(size=(40, 1)))
+    lower = base - 0.1 - 0.5 * (z - z.mean()) / z.std()
+    assert earliest_within_noise([base, lower]) == 1
+    assert earliest_within_noise([base, lower], overlap=10) == 0
+    assert earliest_within_noise([base[:1], trained[:1]]) == 1  # one window: no spread to judge, the lowest
+    assert earliest_within_noise([base, trained], overlap=80) == 1  # less than one window's worth
+
+
+@pytest.mark.parametrize("within_noise", [True, False])
+def test_the_kept_weights_are_those_of_the_chosen_epoch(within_noise):
+    """Early stopping restores exactly the weights the chosen epoch had; without
+    ``within_noise`` that is the epoch with the lowest validation loss."""
+    import copy
+
+    import pytorch_lightning as pl
+
+    class Snapshots(pl.Callback):
+        def __init__(self):
+            self.states = []
+
+        def on_train_start(self, trainer, pl_module):
+            self.states.append(copy.deepcopy(pl_module.state_dict()))
+
+        def on_validation_end(self, trainer, pl_module):
+            if not trainer.sanity_checking:
+                self.states.append(copy.deepcopy(pl_module.state_dict()))
+
+    series = _monthly(10 + np.sin(np.arange(300) * 2 * np.pi / 7) + np.random.default_rng(1).normal(size=300))
+    snapshots, best = Snapshots(), BestEpoch(within_noise=within_noise)
+    model = GRUForecaster(input_chunk_length=14, output_chunk_length=7, n_epochs=6, random_state=0, season=[7],
+                          pl_trainer_kwargs={**QUIET_TRAINER, "callbacks": [snapshots, best]}).fit(series)
+    assert best.best_epoch is not None and best.best_epoch <= best.lowest_epoch
+    if not within_noise:
+        assert best.best_epoch == best.lowest_epoch
+    kept = model.model.state_dict()
+    for name, value in snapshots.states[best.best_epoch].items():
+        if name != "_correction_gate":  # set after training, per component
+            torch.testing.assert_close(kept[name], value, rtol=0, atol=0)

@@ -107,7 +107,8 @@ def test_every_case_loads_a_regular_raw_series(battery, data_dir):
 
 
 def test_a_rerun_replaces_only_its_cases_and_seeds(battery):
-    """``--seeds 3 4`` on some cases adds those seeds to them and keeps everything else."""
+    """``--seeds 3 4`` on some cases adds those seeds to them and keeps everything else,
+    and a rerun without a model keeps that model's rows."""
     def rows(case, seeds, mase):
         return pd.DataFrame([{"case": case, "model": "Naive", "seed": np.nan, "mase": mase}]
                             + [{"case": case, "model": "GRUForecaster", "seed": s, "mase": mase} for s in seeds])
@@ -120,3 +121,10 @@ def test_a_rerun_replaces_only_its_cases_and_seeds(battery):
     assert (merged[merged["model"] == "Naive"].groupby("case").size() == 1).all()
     pd.testing.assert_frame_equal(merged[merged["case"] == "b"].reset_index(drop=True),
                                   old[old["case"] == "b"].reset_index(drop=True))
+    # a rerun without a model (--no-block-rnn) keeps that model's recorded rows
+    peer = pd.DataFrame([{"case": "a", "model": "Darts BlockRNNModel-GRU", "seed": s, "mase": 5.0} for s in (2, 3)])
+    merged = battery.merge_rerun(pd.concat([merged, peer], ignore_index=True), rows("a", [2, 3], 3.0),
+                                 cases=["a"], seeds=[2, 3])
+    assert (merged[merged["model"] == "Darts BlockRNNModel-GRU"]["mase"] == 5.0).sum() == 2
+    gru_a = merged[(merged["model"] == "GRUForecaster") & (merged["case"] == "a")].set_index("seed")["mase"]
+    assert (gru_a.loc[[2.0, 3.0]] == 3.0).all() and (gru_a.loc[[0.0, 1.0]] == 1.0).all()
