@@ -4,23 +4,22 @@ A forecaster's network starts as its baseline (the seasonal-naive forecast, see
 :mod:`rnn_forecast.nn.module`), so "epoch 0" is a forecast worth keeping: on a series where
 training only fits noise, the best the data support may be the baseline itself.
 :class:`BestEpoch` measures the validation loss before the first step and after every
-validation epoch, keeps an in-memory copy of the weights of every epoch that lowered it,
-stops once ``patience`` validations in a row bring no improvement, and gives the network
-the chosen weights when training ends. So a forecaster trained with a validation set is never worse on it than
-its baseline.
+validation epoch, keeps an in-memory copy of the best weights (with ``within_noise``, of
+every epoch that lowered the loss), stops once ``patience`` validations in a row bring no
+improvement, and gives the network the chosen weights when training ends. So a
+forecaster trained with a validation set is never worse on it than its baseline.
 
 Which epoch is "best" is itself an estimate: on a short validation tail the lowest loss
 is often a chance low of a flat, noisy stretch late in training, where the network has
-begun to fit noise (the Nile's 14 held-out years: lowest at epochs 20-37 of 50, while the
-test error was lowest near epoch 12 and grew after). ``BestEpoch(within_noise=True)``
-(opt-in) then keeps the *earliest* trained epoch whose validation loss is within one
-standard error of the lowest (the one-standard-error rule of Breiman et al. (1984) and
-Hastie, Tibshirani and Friedman, *The Elements of Statistical Learning*, 7.10: the
-simplest model within noise of the best, training time counting as complexity). Whether
-to train at all is still decided by the lowest loss (and, per component, by
-:func:`keep_better_corrections`). Measured on the battery in docs/defaults.md: it turns
-the two cases that lost to the naive forecast into ties and costs accuracy on some long
-series, so it is not the default.
+begun to fit noise (on the Nile's 14 held-out years, well after the test error's low).
+``BestEpoch(within_noise=True)`` (opt-in) then keeps the *earliest* trained epoch whose
+validation loss is within one standard error of the lowest (the one-standard-error rule
+of Breiman et al. (1984) and Hastie, Tibshirani and Friedman, *The Elements of
+Statistical Learning*, 7.10: the simplest model within noise of the best, training time
+counting as complexity). Whether to train at all is still decided by the lowest loss
+(and, per component, by :func:`keep_better_corrections`). Measured on the battery in
+docs/defaults.md: it turns the two cases that lost to the naive forecast into ties and
+costs wins elsewhere, so it is not the default.
 
 :func:`validation_tail` is the rule the forecasters use to split a validation set off
 the training series when ``fit`` gets none.
