@@ -157,7 +157,7 @@ class BestEpoch(pl.Callback):
         if self._best_state is None:
             return
         self.lowest_epoch = self.best_epoch
-        candidates = getattr(self, "_candidates", [])  # a BestEpoch pickled before 0.4.1 has none
+        candidates = getattr(self, "_candidates", [])  # a BestEpoch pickled before `within_noise` existed has none
         trained = [c for c in candidates if c[0] > 0]  # whether to train at all: the lowest loss decides
         if getattr(self, "within_noise", False) and len(trained) > 1 and trained[-1][0] == self.best_epoch:
             chosen = earliest_within_noise([c[2] for c in trained], pl_module.output_chunk_length)
@@ -185,7 +185,7 @@ class BestEpoch(pl.Callback):
     def load_state_dict(self, state_dict: dict) -> None:
         self.best_loss, self.best_epoch = state_dict["best_loss"], state_dict["best_epoch"]
         self.wait, self._best_state = state_dict["wait"], state_dict["best_state"]
-        self._candidates = list(state_dict.get("candidates", []))  # none in a checkpoint from before 0.4.1
+        self._candidates = list(state_dict.get("candidates", []))  # none in a checkpoint from before `within_noise`
 
 
 def earliest_within_noise(window_losses: list[torch.Tensor], overlap: int = 1) -> int:
