@@ -166,7 +166,8 @@ class RNNForecaster(MixedCovariatesTorchModel):
     early_stopping
         Keep the epoch with the lowest validation loss, counting the untrained network
         (the baseline) as epoch 0, and stop once half the epochs (at least 5) bring no
-        improvement (:class:`~rnn_forecast.nn.early_stopping.BestEpoch`; pass your own in
+        improvement, counted from the first trained epoch that beats the baseline
+        (:class:`~rnn_forecast.nn.early_stopping.BestEpoch`; pass your own in
         ``pl_trainer_kwargs["callbacks"]`` for another patience, or
         ``BestEpoch(within_noise=True)`` for the earliest trained epoch within one
         standard error of the lowest loss). Without a ``val_series``,

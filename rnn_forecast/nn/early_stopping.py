@@ -9,6 +9,15 @@ every epoch that lowered the loss), stops once ``patience`` validations in a row
 improvement, and gives the network the chosen weights when training ends. So a
 forecaster trained with a validation set is never worse on it than its baseline.
 
+Patience counts only once a trained epoch has beaten the untrained network. Training
+starts from the baseline with a zero correction, and the first epochs often make the
+forecast worse before they make it better; judged against epoch 0, a patience of 5 stopped
+six of ten runs of the battery's hourly traffic case (10 epochs) before any had learned the
+weekly correction that the other four found by epoch 10, and all ten of the quarterly German
+inflation case (50 epochs) at epoch 25. Trained on, both beat the seasonal-naive forecast
+(docs/defaults.md). The price: a network that never beats its baseline trains every epoch
+(``patience_from_baseline=False`` stops it as before).
+
 Which epoch is "best" is itself an estimate: on a short validation tail the lowest loss
 is often a chance low of a flat, noisy stretch late in training, where the network has
 begun to fit noise (on the Nile's 14 held-out years, well after the test error's low).
@@ -68,6 +77,11 @@ class BestEpoch(pl.Callback):
         Stop after this many validations in a row without a lower loss; ``"auto"``:
         half the trainer's ``max_epochs``, at least :data:`MIN_PATIENCE`; ``None``
         trains all epochs and still restores the best.
+    patience_from_baseline
+        ``True`` (default): count ``patience`` only once a trained epoch has had a lower
+        loss than the untrained network (epoch 0), so training is not stopped before it
+        has overtaken its baseline once (a network that never does trains every epoch).
+        ``False``: count from the first epoch.
     min_delta
         Smallest decrease that counts as an improvement, relative to the best loss's
         magnitude.
@@ -101,7 +115,7 @@ class BestEpoch(pl.Callback):
 
     def __init__(self, patience: int | str | None = "auto", min_delta: float = 0.0,
                  correction_weights: tuple[float, ...] = CORRECTION_WEIGHTS, correction_evidence: float | None = None,
-                 within_noise: bool = False):
+                 within_noise: bool = False, patience_from_baseline: bool = True):
         weights = tuple(float(w) for w in correction_weights)
         if not weights or weights[0] != 0.0 or list(weights) != sorted(set(weights)) or weights[-1] > 1.0:
             raise ValueError("`correction_weights` must ascend from 0 to at most 1 without repeats, "
@@ -110,6 +124,7 @@ class BestEpoch(pl.Callback):
             raise ValueError(f"`correction_evidence` must lie between 0 and 1, got {correction_evidence!r}.")
         self.patience, self.min_delta, self.correction_weights = patience, min_delta, weights
         self.correction_evidence, self.within_noise = correction_evidence, bool(within_noise)
+        self.patience_from_baseline = bool(patience_from_baseline)
         self._reset()
 
     def _reset(self) -> None:
@@ -146,6 +161,8 @@ class BestEpoch(pl.Callback):
         if loss < self.best_loss - self.min_delta * abs(self.best_loss):
             self._keep(trainer, pl_module, loss, trainer.current_epoch + 1)
             return
+        if self.best_epoch == 0 and getattr(self, "patience_from_baseline", False):
+            return  # no trained epoch has beaten the baseline yet (a BestEpoch pickled before the option: as before)
         self.wait += 1
         patience = self.patience
         if patience == "auto":

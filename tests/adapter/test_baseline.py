@@ -157,6 +157,46 @@ def test_a_perfect_baseline_is_kept_when_training_cannot_improve_it():
     np.testing.assert_array_equal(model.predict(21).values().ravel(), np.tile(pattern, 3))
 
 
+def _stopping_epoch(losses, **options):
+    """Feed ``BestEpoch(patience=2, **options)`` the validation losses ``losses`` (``losses[0]``:
+    the untrained network's) and return (epochs trained when it stopped, best epoch)."""
+    from types import SimpleNamespace
+
+    callback, module = BestEpoch(patience=2, **options), torch.nn.Linear(1, 1)
+    callback._keep(None, module, losses[0], 0)
+    trainer = SimpleNamespace(sanity_checking=False, should_stop=False, max_epochs=len(losses) - 1)
+    for epoch, loss in enumerate(losses[1:]):
+        trainer.current_epoch, trainer.callback_metrics = epoch, {"val_loss": torch.tensor(loss)}
+        callback.on_validation_end(trainer, module)
+        if trainer.should_stop:
+            return epoch + 1, callback.best_epoch
+    return len(losses) - 1, callback.best_epoch
+
+
+def test_patience_counts_once_a_trained_epoch_has_beaten_the_baseline():
+    """Epochs 1-4 are worse than the untrained network, epoch 5 beats it: patience (2)
+    starts counting there, so training stops at epoch 7 and keeps epoch 5; counted from
+    the first epoch, it stopped at epoch 2 with the baseline."""
+    losses = [1.0, 1.5, 1.4, 1.3, 1.2, 0.9, 0.95, 0.97, 0.8]
+    assert _stopping_epoch(losses) == (7, 5)
+    assert _stopping_epoch(losses, patience_from_baseline=False) == (2, 0)
+    assert _stopping_epoch([1.0, 1.1, 1.2, 1.3]) == (3, 0)  # never beaten: every epoch trains
+    assert _stopping_epoch([1.0, 0.9, 1.1, 1.2, 0.5]) == (3, 1)  # beaten at once: as before
+
+
+def test_a_network_that_never_beats_its_baseline_trains_every_epoch():
+    """An exactly periodic series, where no correction can beat seasonal naive: the default
+    trains all epochs (and keeps the baseline); ``patience_from_baseline=False`` stops early."""
+    pattern = np.array([3.0, 7.0, 1.0, 9.0, 4.0, 4.5, 2.0])
+    series = _monthly(np.tile(pattern, 40))
+    for from_baseline, epochs in ((True, 6), (False, 2)):
+        best = BestEpoch(patience=2, patience_from_baseline=from_baseline)
+        model = GRUForecaster(input_chunk_length=14, output_chunk_length=7, n_epochs=6, random_state=0, season=[7],
+                              optimizer_kwargs={"lr": 3e-2},
+                              pl_trainer_kwargs={**QUIET_TRAINER, "callbacks": [best]}).fit(series)
+        assert best.best_epoch == 0 and model.trainer.current_epoch == epochs
+
+
 def test_a_component_whose_correction_loses_on_validation_is_forecast_as_its_baseline():
     """One global model over two components: an exactly periodic one, where no correction
     can beat seasonal naive, and a noisy one; the first keeps its baseline, exactly."""
