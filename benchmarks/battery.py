@@ -70,6 +70,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from darts import TimeSeries
 
@@ -480,7 +481,9 @@ def verdicts(rows: pd.DataFrame) -> pd.DataFrame:
         for m in mase:
             row[m] = mean_std(mase[m])
         row.update({"best naive": best_naive, "ours": ours, "ratio": ratio, "p": diff.p_value,
-                    "outcome": outcome, "pass": passed})
+                    "outcome": outcome, "pass": passed,
+                    "cell ratios": {m: float(np.mean(mase[m]) / np.mean(mase[best_naive]))
+                                    for m in ("LSTMForecaster", "GRUForecaster") if m in mase}})
         out.append(row)
     return pd.DataFrame(out)
 
@@ -516,7 +519,20 @@ def summary(table: pd.DataFrame) -> list[str]:
             f"- More than {100 * (TIE_TOLERANCE - 1):.0f} % worse than the best naive forecast (ratio > "
             f"{TIE_TOLERANCE}): {share(len(worse), len(table))} cases{names(worse)}.",
             f"- Random walks tied (ratio <= {TIE_TOLERANCE}): {share(int(tied.sum()), len(walks))}"
-            + (f"; not{names(walks[~tied])}" if (~tied).any() else "") + "."]
+            + (f"; not{names(walks[~tied])}" if (~tied).any() else "") + ".",
+            *_worse_cells(table)]
+
+
+def _worse_cells(table: pd.DataFrame) -> list[str]:
+    """A list item naming each of our cells more than 2 % worse than the best naive forecast
+    (on average) where the better cell is not: the verdicts judge the better cell only."""
+    if "cell ratios" not in table:
+        return []
+    worse = [f"{r['case']} ({m.removesuffix('Forecaster')} {q:.3f})" for _, r in table.iterrows()
+             if r["ratio"] <= TIE_TOLERANCE for m, q in r["cell ratios"].items() if q > TIE_TOLERANCE]
+    return [f"- Our other cell more than {100 * (TIE_TOLERANCE - 1):.0f} % worse than the best naive forecast "
+            f"where the better one is not (the other cell's ratio): {len(worse)} case{'' if len(worse) == 1 else 's'}"
+            + (f": {', '.join(worse)}" if worse else "") + "."]
 
 
 def _int_or_none(value):

@@ -66,7 +66,7 @@ def test_report_has_the_season_rule_and_the_summary(battery, fast_rows):
     row = next(line for line in report.splitlines() if line.startswith("| co2-monthly-short |"))
     assert row.split(" | ")[5] == "12"  # the monthly calendar's season, confirmed by the data
     for words in ("Seasonal or trending series:", "Level-stationary series:", "worse than the best naive",
-                  "Random walks tied"):
+                  "Random walks tied", "Our other cell more than 2 % worse"):
         assert words in report
 
 
@@ -128,3 +128,14 @@ def test_a_rerun_replaces_only_its_cases_and_seeds(battery):
     assert (merged[merged["model"] == "Darts BlockRNNModel-GRU"]["mase"] == 5.0).sum() == 2
     gru_a = merged[(merged["model"] == "GRUForecaster") & (merged["case"] == "a")].set_index("seed")["mase"]
     assert (gru_a.loc[[2.0, 3.0]] == 3.0).all() and (gru_a.loc[[0.0, 1.0]] == 1.0).all()
+
+
+def test_the_summary_names_a_cell_that_loses_where_the_better_one_wins(battery):
+    """The verdicts judge the better cell; the other one's loss to naive is still reported."""
+    table = pd.DataFrame([
+        {"case": "a", "ratio": 0.95, "cell ratios": {"LSTMForecaster": 1.05, "GRUForecaster": 0.95}},
+        {"case": "b", "ratio": 1.10, "cell ratios": {"LSTMForecaster": 1.10, "GRUForecaster": 1.12}},
+        {"case": "c", "ratio": 0.90, "cell ratios": {"LSTMForecaster": 0.90, "GRUForecaster": 1.01}},
+    ])
+    [line] = battery._worse_cells(table)
+    assert line.endswith("1 case: a (LSTM 1.050).")  # b is counted among the cases worse than naive
