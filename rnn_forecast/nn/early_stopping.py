@@ -28,7 +28,8 @@ Statistical Learning*, 7.10: the simplest model within noise of the best, traini
 counting as complexity). Whether to train at all is still decided by the lowest loss
 (and, per component, by :func:`keep_better_corrections`). Measured on the battery in
 docs/defaults.md: it turns the two cases that lost to the naive forecast into ties and
-costs wins elsewhere, so it is not the default.
+costs wins elsewhere (4 % higher MASE on the geometric mean of the 34 cases), so it is
+not the default.
 
 :func:`validation_tail` is the rule the forecasters use to split a validation set off
 the training series when ``fit`` gets none.
