@@ -25,17 +25,23 @@ from rnn_forecast.evaluation.task import Task
 
 def _score(task: Task, contender: Contender, seed, fit_m, device: str) -> tuple[dict, np.ndarray, list]:
     began = time.perf_counter()
-    forecasts = contender.backtest(task)
+    scores, errors, forecasts = [], [], None
+    for phase in task.phases():  # one, unless the setup scores every origin
+        phase_forecasts = contender.backtest(phase)
+        forecasts = forecasts if forecasts is not None else phase_forecasts
+        score = metrics.accuracy(task.original, phase_forecasts, task.setup.season)
+        if task.setup.directional:
+            score.update(metrics.direction(task.original, phase_forecasts, task.setup.horizon))
+        scores.append(score)
+        errors.append(metrics.error_by_horizon(task.original, phase_forecasts, task.setup.horizon))
     backtest_s = time.perf_counter() - began
     row = {
         "model": contender.name,
         "family": contender.family,
         "cell": contender.cell or "",
         "seed": seed,
-        **metrics.accuracy(task.original, forecasts, task.setup.season),
+        **{key: float(np.mean([s[key] for s in scores])) for key in scores[0]},
     }
-    if task.setup.directional:
-        row.update(metrics.direction(task.original, forecasts, task.setup.horizon))
     trained = fit_m is not None
     row.update({
         "train_s": fit_m.seconds if trained else np.nan,
@@ -48,7 +54,7 @@ def _score(task: Task, contender: Contender, seed, fit_m, device: str) -> tuple[
         "backtest_s": backtest_s,
         "device": device,
     })
-    return row, metrics.error_by_horizon(task.original, forecasts, task.setup.horizon), forecasts
+    return row, np.mean(errors, axis=0), forecasts
 
 
 @dataclass

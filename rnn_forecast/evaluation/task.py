@@ -22,7 +22,7 @@ the first test step and the map back to original units. The rules:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from darts import TimeSeries, concatenate
@@ -62,6 +62,13 @@ class Setup:
     directional
         Prices: also score the one-step log-returns the forecasts imply and their
         directional accuracy (:func:`~rnn_forecast.evaluation.metrics.direction`).
+    every_origin
+        Score a forecast from every step of the test period, not only from every
+        ``horizon``-th: the forecasts fall into ``horizon`` interleaved sets of
+        back-to-back windows (:meth:`Task.phases`), each scored as usual, and the
+        metrics are their mean. A short test period (the Nile's 20 years: 4 windows
+        of 5) then gives 16 forecasts instead of 4 and a less noisy score of the same
+        models (fitted once; only the backtest runs ``horizon`` times).
     """
 
     dataset: str
@@ -80,6 +87,7 @@ class Setup:
     tickers: int | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
     directional: bool = False
+    every_origin: bool = False
 
 
 @dataclass
@@ -126,6 +134,23 @@ class Task:
     def train(self) -> list[TimeSeries]:
         """``series`` before the test period: what models are fitted on."""
         return [s.drop_after(self.test_start) for s in self.series]
+
+    def phases(self) -> list[Task]:
+        """The task's test period seen from each forecast origin phase.
+
+        Phase ``k`` (``0 <= k < horizon``) starts its back-to-back ``horizon``-step
+        windows ``k`` steps into the test period, so together the phases forecast from
+        every step (phase 0 is the task itself; a later one has one window fewer, as the
+        last would run past the test period). Only ``[self]`` unless
+        ``setup.every_origin``. The phases share the series: a model fitted on
+        ``self.train`` backtests each (their own ``train`` is longer and not for fitting).
+        """
+        if not self.setup.every_origin:
+            return [self]
+        index = self.series[0].time_index
+        begin = index.get_loc(self.test_start)
+        return [self] + [replace(self, test_start=index[begin + k], n_windows=self.n_windows - 1)
+                         for k in range(1, self.setup.horizon) if self.n_windows > 1]
 
     @property
     def n_train_windows(self) -> int:

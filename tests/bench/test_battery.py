@@ -139,3 +139,12 @@ def test_the_summary_names_a_cell_that_loses_where_the_better_one_wins(battery):
     ])
     [line] = battery._worse_cells(table)
     assert line.endswith("1 case: a (LSTM 1.050).")  # b is counted among the cases worse than naive
+
+
+def test_an_every_origin_report_says_so_and_names_its_command(battery, fast_rows):
+    rows = fast_rows.copy()
+    rows.attrs["every_origin"] = True
+    report = battery.markdown(battery.verdicts(rows), rows)
+    assert "`python -m benchmarks battery --seeds 0 --every-origin`" in report
+    assert "forecasts from every step of the test period" in report
+    assert "--every-origin" not in battery.markdown(battery.verdicts(fast_rows), fast_rows)

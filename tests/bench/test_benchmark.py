@@ -225,6 +225,35 @@ def test_mase_of_the_naive_forecast_on_a_trend():
     np.testing.assert_allclose(metrics.error_by_horizon([actual], [forecast], horizon), [1, 2, 3, 4])
 
 
+def test_every_origin_scores_the_mean_over_the_interleaved_window_sets():
+    from rnn_forecast.evaluation.contenders import baselines
+    from rnn_forecast.evaluation.scoring import evaluate
+    from rnn_forecast.evaluation.task import Setup, custom_task
+
+    rng = np.random.default_rng(0)
+    series = _series(np.cumsum(rng.normal(size=60)) + 50)
+    horizon, test = 4, 12  # 3 back-to-back windows from step 48
+    setup = Setup("custom", "walk", lookback=8, horizon=horizon, season=1, naive_seasons=(1,))
+    naive = [b for b in baselines(setup) if b.name == "Naive"]
+    task = custom_task(series, replace(setup, every_origin=True), test_size=test, scale=False)
+    phases = task.phases()
+    assert [p.test_start for p in phases] == list(series.time_index[48:52])
+    assert [p.n_windows for p in phases] == [3, 2, 2, 2]
+    assert all(len(p.train[0]) >= 48 for p in phases) and phases[0] is task
+
+    values = series.values()[:, 0]
+    by_phase = []
+    for start in range(48, 52):  # the naive forecast by hand: the last value, over whole windows only
+        origins = range(start, 60 - horizon + 1, horizon)
+        errors = np.concatenate([np.abs(values[t:t + horizon] - values[t - 1]) for t in origins])
+        by_phase.append(errors.mean() / np.abs(np.diff(values[:start])).mean())
+    every = pd.DataFrame(evaluate(task, naive, log=None).rows)
+    assert every["mase"].item() == pytest.approx(np.mean(by_phase))
+    once = pd.DataFrame(evaluate(custom_task(series, setup, test_size=test, scale=False), naive, log=None).rows)
+    assert once["mase"].item() == pytest.approx(by_phase[0])
+    assert by_phase[0] != pytest.approx(np.mean(by_phase))  # the phases differ: the option changes the score
+
+
 def test_directional_accuracy_against_coin_flip_and_always_up():
     rng = np.random.default_rng(0)
     prices = _series(100 * np.exp(np.cumsum(rng.normal(0.001, 0.01, 60))))
