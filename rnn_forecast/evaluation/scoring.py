@@ -25,16 +25,15 @@ from rnn_forecast.evaluation.task import Task
 
 def _score(task: Task, contender: Contender, seed, fit_m, device: str) -> tuple[dict, np.ndarray, list]:
     began = time.perf_counter()
-    scores, errors, forecasts = [], [], None
-    for phase in task.phases():  # one, unless the setup scores every origin
-        phase_forecasts = contender.backtest(phase)
-        forecasts = forecasts if forecasts is not None else phase_forecasts
-        score = metrics.accuracy(task.original, phase_forecasts, task.setup.season)
-        if task.setup.directional:
-            score.update(metrics.direction(task.original, phase_forecasts, task.setup.horizon))
-        scores.append(score)
-        errors.append(metrics.error_by_horizon(task.original, phase_forecasts, task.setup.horizon))
+    by_phase = [contender.backtest(phase) for phase in task.phases()]  # one, unless the setup scores every origin
     backtest_s = time.perf_counter() - began
+    scores, errors = [], []
+    for forecasts in by_phase:
+        score = metrics.accuracy(task.original, forecasts, task.setup.season)
+        if task.setup.directional:
+            score.update(metrics.direction(task.original, forecasts, task.setup.horizon))
+        scores.append(score)
+        errors.append(metrics.error_by_horizon(task.original, forecasts, task.setup.horizon))
     row = {
         "model": contender.name,
         "family": contender.family,
@@ -54,7 +53,7 @@ def _score(task: Task, contender: Contender, seed, fit_m, device: str) -> tuple[
         "backtest_s": backtest_s,
         "device": device,
     })
-    return row, np.mean(errors, axis=0), forecasts
+    return row, np.mean(errors, axis=0), by_phase[0]
 
 
 @dataclass
